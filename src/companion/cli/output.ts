@@ -1,0 +1,37 @@
+/**
+ * CLI output: human text by default, JSON with --json. Failures are one line on stderr
+ * (`lancam: …`) or, with --json, `{"error": {"status": …, "message": "…"}}` on stdout.
+ */
+import { CompanionError } from '../errors';
+
+export interface Output {
+  json: boolean;
+  result(human: string, json: unknown): void;
+  info(line: string): void;
+}
+
+export function createOutput(json: boolean): Output {
+  return {
+    json,
+    result(human, value) {
+      process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+    },
+    info(line) {
+      if (!json) process.stderr.write(`${line}\n`);
+    },
+  };
+}
+
+export function reportFailure(err: unknown, json: boolean): void {
+  const status = err instanceof CompanionError ? err.status : 'error';
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+  if (json) process.stdout.write(`${JSON.stringify({ error: { status, message } })}\n`);
+  else process.stderr.write(`lancam: ${message}\n`);
+}
+
+/** A plain table with a header row; columns padded to the widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}

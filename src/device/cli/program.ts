@@ -1,0 +1,126 @@
+/**
+ * The `lancam-device` command line: runs the camera daemon.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { groupFingerprint } from '../../shared/fingerprint';
+import { DeviceDaemon, DEFAULT_PORT, APP_NAME, APP_VERSION } from '../daemon';
+import { createLogger } from '../log';
+
+interface RunOptions {
+  stateDir: string;
+  host: string;
+  port: string;
+  mdnsInterface?: string;
+  mdns: boolean;
+  name?: string;
+  key?: string;
+  iamConfig?: string;
+  iamState?: string;
+  quiet?: boolean;
+}
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LANCAM_DEVICE_STATE_DIR) return env.LANCAM_DEVICE_STATE_DIR;
+  return path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'lancam-device');
+}
+
+export async function runDeviceCli(argv: string[]): Promise<number> {
+  const program = new Command('lancam-device')
+    .description('Turn this machine into a pairable, access-controlled lancam camera.')
+    .version(APP_VERSION)
+    .exitOverride()
+    .configureOutput({ outputError: (text) => process.stderr.write(`lancam-device: ${text.replace(/^error: /, '')}`) });
+
+  program
+    .command('run', { isDefault: true })
+    .description('run the camera (the default command)')
+    .option('--state-dir <dir>', 'where device id, key and IAM files live', defaultStateDir())
+    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--port <n>', 'TCP port to listen on (0 = any free port)', String(DEFAULT_PORT))
+    .option('--mdns-interface <addr>', 'interface address to announce on by mDNS (default: all interfaces)')
+    .option('--no-mdns', 'do not announce by mDNS')
+    .option('--name <name>', 'friendly name shown to people')
+    .option('--key <file>', 'use this existing PEM private key (SEC1 or PKCS#8, P-256) in place')
+    .option('--iam-config <file>', 'use this Nabto IAM config file in place')
+    .option('--iam-state <file>', 'use this Nabto IAM state file in place')
+    .option('--quiet', 'no log lines on stderr')
+    .action(async (opts: RunOptions) => {
+      await run(opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`lancam-device: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function run(opts: RunOptions): Promise<void> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, not "${opts.port}"`);
+  if (opts.name !== undefined && (opts.name.length === 0 || Buffer.byteLength(opts.name) > 64)) throw new Error('--name must be 1 to 64 bytes');
+  const log = createLogger({ quiet: Boolean(opts.quiet) });
+  const daemon = await DeviceDaemon.open({
+    stateDir: opts.stateDir,
+    host: opts.host,
+    port,
+    mdnsInterface: opts.mdns ? opts.mdnsInterface : null,
+    name: opts.name,
+    keyFile: opts.key,
+    iamConfigFile: opts.iamConfig,
+    iamStateFile: opts.iamState,
+    log,
+  });
+  let address: { host: string; port: number };
+  try {
+    address = await daemon.start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${port} on ${opts.host} is in use (another lancam-device?); choose another with --port`, { cause: err });
+    if (code === 'EADDRNOTAVAIL') throw new Error(`${opts.host} is not an address of this machine (--host)`, { cause: err });
+    throw err;
+  }
+
+  const state = daemon.iam.state;
+  const mdns = opts.mdns ? (opts.mdnsInterface ?? 'all interfaces') : 'off';
+  const lines = [
+    `${APP_NAME} ${APP_VERSION}${daemon.firstRun ? ' (first run: created identity and IAM files)' : ''}`,
+    `  name         ${daemon.iam.friendlyName}`,
+    `  device id    ${daemon.deviceId}`,
+    `  product id   ${daemon.productId}`,
+    `  fingerprint  ${groupFingerprint(daemon.fingerprint)}`,
+    `  state        ${daemon.paths.stateDir}`,
+    `  mDNS         ${mdns}`,
+    `listening on ${address.host}:${address.port}`,
+  ];
+  const initial = state.InitialPairingUsername ? daemon.iam.user(state.InitialPairingUsername) : undefined;
+  if (state.LocalInitialPairing && (!initial || initial.Fingerprints.length === 0)) {
+    lines.push(`To pair as the owner ("${state.InitialPairingUsername ?? 'admin'}") from this network: lancam pair ${daemon.deviceId}`);
+  } else {
+    lines.push(`Paired users: ${state.Users.filter((u) => u.Fingerprints.length > 0).length}. To add someone: lancam user invite ${daemon.deviceId} <username> --role Guest`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`lancam-device: ${signal} again, exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      log.info(`${signal}: stopping (mDNS goodbye, closing connections)`);
+      void daemon.stop().finally(() => {
+        process.stdout.write('stopped\n');
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

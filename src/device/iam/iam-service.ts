@@ -1,0 +1,145 @@
+/**
+ * The device's IAM: Nabto config and state, loaded from and saved to their JSON files, and every
+ * access decision (logged). Changes are serialized, validated before they are written, written
+ * atomically, and only then made visible: a change that fails validation or fails to save
+ * changes nothing.
+ */
+import { randomInt } from 'node:crypto';
+import { writeJsonAtomic } from '../../net/atomic-file';
+import { createDefaultIam } from '../../shared/iam/defaults';
+import { evaluate, IamAttributeNames, type IamAttributes, type IamDecision } from '../../shared/iam/policy-engine';
+import {
+  assertStateMatchesConfig,
+  IamFormatError,
+  parseIamConfig,
+  parseIamState,
+  serializeIamConfig,
+  serializeIamState,
+  type IamConfig,
+  type IamState,
+  type IamUser,
+} from '../../shared/iam/schema';
+import { DeviceStateError, readJsonFileOrExplain } from '../state/device-files';
+import type { Logger } from '../log';
+
+export interface IamFiles {
+  iamConfigFile: string;
+  iamStateFile: string;
+}
+
+/** Who is asking: the client's key and where it connects from. */
+export interface Requester {
+  fingerprint: string;
+  remoteAddress: string;
+  isLocal: boolean;
+}
+
+const PASSWORD_ALPHABET = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** Random strings for passwords and tokens (no look-alike characters). */
+export function randomString(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
+  return out;
+}
+
+export class IamService {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly files: IamFiles,
+    readonly config: IamConfig,
+    private current: IamState,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Loads the IAM files; creates the defaults where both are missing (first run). A file that
+   * exists but fails validation stops here with the reason; the file is not touched.
+   */
+  static async open(files: IamFiles, options: { friendlyName: string; log: Logger }): Promise<{ iam: IamService; created: boolean }> {
+    const [configJson, stateJson] = [await readJsonFileOrExplain(files.iamConfigFile), await readJsonFileOrExplain(files.iamStateFile)];
+    let config: IamConfig;
+    let state: IamState;
+    let created = false;
+    try {
+      if (configJson === undefined && stateJson === undefined) {
+        ({ config, state } = createDefaultIam({ friendlyName: options.friendlyName, randomString }));
+        created = true;
+      } else if (configJson === undefined || stateJson === undefined) {
+        const missing = configJson === undefined ? files.iamConfigFile : files.iamStateFile;
+        throw new DeviceStateError(`${missing} is missing while its partner file exists; restore it, or move both away to start with a fresh IAM`);
+      } else {
+        config = parseIamConfig(configJson);
+        state = parseIamState(stateJson);
+        assertStateMatchesConfig(state, config);
+      }
+    } catch (err) {
+      if (err instanceof IamFormatError) {
+        const file = err.message.startsWith('IAM config') ? files.iamConfigFile : files.iamStateFile;
+        throw new DeviceStateError(`${file}: ${err.message}`);
+      }
+      throw err;
+    }
+    const iam = new IamService(files, config, state, options.log);
+    if (created) {
+      await writeJsonAtomic(files.iamConfigFile, serializeIamConfig(config), 0o600);
+      await writeJsonAtomic(files.iamStateFile, serializeIamState(state), 0o600);
+    }
+    return { iam, created };
+  }
+
+  get state(): Readonly<IamState> {
+    return this.current;
+  }
+
+  get friendlyName(): string {
+    return this.current.FriendlyName ?? '';
+  }
+
+  userByFingerprint(fingerprint: string): IamUser | undefined {
+    return this.current.Users.find((u) => u.Fingerprints.some((f) => f.Fingerprint === fingerprint));
+  }
+
+  user(username: string): IamUser | undefined {
+    return this.current.Users.find((u) => u.Username === username);
+  }
+
+  /** The role a requester acts with: its user's role, or the unpaired role. */
+  roleOf(requester: Requester): string | undefined {
+    const user = this.userByFingerprint(requester.fingerprint);
+    return user ? user.Role : this.config.Config.UnpairedRole;
+  }
+
+  /** Decides one action for one requester, and logs the decision. */
+  authorize(requester: Requester, action: string, attributes: IamAttributes = {}): IamDecision {
+    const user = this.userByFingerprint(requester.fingerprint);
+    const role = user ? user.Role : this.config.Config.UnpairedRole;
+    const decision = evaluate(this.config, role, action, {
+      ...(user ? { [IamAttributeNames.ConnectionUsername]: user.Username } : {}),
+      [IamAttributeNames.ConnectionIsLocal]: requester.isLocal,
+      ...attributes,
+    });
+    this.log.info(`iam ${decision.effect}: ${user ? `user ${user.Username}` : 'unpaired client'} ${requester.fingerprint.slice(0, 12)}… from ${requester.remoteAddress}: ${decision.reason}`);
+    return decision;
+  }
+
+  /**
+   * Applies a change to a copy of the state, validates it, saves it atomically and then makes it
+   * current. Changes run one at a time. The returned promise settles after the state is on disk.
+   */
+  mutate<T>(change: (draft: IamState) => T): Promise<T> {
+    const run = async (): Promise<T> => {
+      const draft = structuredClone(this.current);
+      const result = change(draft);
+      const next = parseIamState(serializeIamState(draft));
+      assertStateMatchesConfig(next, this.config);
+      await writeJsonAtomic(this.files.iamStateFile, serializeIamState(next), 0o600);
+      this.current = next;
+      return result;
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Tests start real daemons and sockets; two cores, so keep parallelism modest.
+    maxWorkers: 2,
+    teardownTimeout: 10_000,
+  },
+});
