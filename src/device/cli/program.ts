@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { groupFingerprint } from '../../shared/fingerprint';
 import { DeviceDaemon, DEFAULT_PORT, APP_NAME, APP_VERSION } from '../daemon';
 import { createLogger } from '../log';
+import { DEFAULT_LIMITS } from '../../net/channel/limits';
 
 interface RunOptions {
   stateDir: string;
@@ -19,6 +20,9 @@ interface RunOptions {
   iamConfig?: string;
   iamState?: string;
   quiet?: boolean;
+  handshakeTimeout: string;
+  idleTimeout: string;
+  maxConnectionsPerAddress: string;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -45,6 +49,9 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--key <file>', 'use this existing PEM private key (SEC1 or PKCS#8, P-256) in place')
     .option('--iam-config <file>', 'use this Nabto IAM config file in place')
     .option('--iam-state <file>', 'use this Nabto IAM state file in place')
+    .option('--handshake-timeout <seconds>', 'time a client has from TCP connect to an open channel', String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000))
+    .option('--idle-timeout <seconds>', 'close a channel that sends nothing for this long', String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
+    .option('--max-connections-per-address <n>', 'open connections allowed from one source address', String(DEFAULT_LIMITS.maxConnectionsPerAddress))
     .option('--quiet', 'no log lines on stderr')
     .action(async (opts: RunOptions) => {
       await run(opts);
@@ -64,6 +71,11 @@ async function run(opts: RunOptions): Promise<void> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, not "${opts.port}"`);
   if (opts.name !== undefined && (opts.name.length === 0 || Buffer.byteLength(opts.name) > 64)) throw new Error('--name must be 1 to 64 bytes');
+  const limits = {
+    handshakeTimeoutMs: seconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
+    idleTimeoutMs: seconds(opts.idleTimeout, '--idle-timeout') * 1000,
+    maxConnectionsPerAddress: count(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
+  };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
   const daemon = await DeviceDaemon.open({
     stateDir: opts.stateDir,
@@ -74,6 +86,7 @@ async function run(opts: RunOptions): Promise<void> {
     keyFile: opts.key,
     iamConfigFile: opts.iamConfig,
     iamStateFile: opts.iamState,
+    limits,
     log,
   });
   let address: { host: string; port: number };
@@ -123,4 +136,16 @@ async function run(opts: RunOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+function seconds(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new Error(`${flag} must be a number of seconds (0 < s <= 86400), not "${text}"`);
+  return n;
+}
+
+function count(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`${flag} must be a whole number from 1 to 100000, not "${text}"`);
+  return n;
 }
