@@ -9,5 +9,7 @@ export default defineConfig({
     // Tests start real daemons and sockets; two cores, so keep parallelism modest.
     maxWorkers: 2,
     teardownTimeout: 10_000,
+    // The JSON report is what .ci/run counts.
+    reporters: ['default', ['json', { outputFile: 'test-artifacts/vitest.json' }]],
   },
 });

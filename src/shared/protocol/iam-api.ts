@@ -1,0 +1,116 @@
+/**
+ * The IAM and pairing API between client and device: paths (Nabto Edge's), request bodies and
+ * answers. Both ends validate with these schemas: the device before anything reaches its state,
+ * the client before it believes an answer.
+ *
+ *   GET    /iam/me                                    205 IamUserView | 404 not paired
+ *   GET    /iam/users                                 205 string[]
+ *   POST   /iam/users                {Username}       201 IamUserView | 409 exists
+ *   GET    /iam/users/{u}                             205 IamUserView | 404
+ *   DELETE /iam/users/{u}                             202
+ *   PUT    /iam/users/{u}/role       "Role"           204 | 404 no such user or role
+ *   PUT    /iam/users/{u}/display-name "Name"         204
+ *   PUT    /iam/users/{u}/password   "pw" | ""        204 ("" removes the password)
+ *   PUT    /iam/users/{u}/username   "newname"        204 | 409
+ *   PUT    /iam/users/{u}/fingerprints/{fp} {Name?}   204 | 409 owned by another user
+ *   DELETE /iam/users/{u}/fingerprints/{fp}           202 | 404
+ *   GET    /iam/roles                                 205 string[]
+ *   GET    /iam/settings                              205 IamSettingsView
+ *   PUT    /iam/settings/{key}       value            204  (keys: SETTINGS_KEYS)
+ *   PUT    /iam/device-info/friendly-name "Name"      204
+ *   GET    /iam/pairing                               205 PairingInfo (device-api.ts)
+ *   POST   /iam/pairing/local-initial {FingerprintName?}            201 | 403 | 409
+ *   POST   /iam/pairing/local-open   {Username, FingerprintName?}   201 | 403 | 409
+ *   POST   /iam/pairing/password-auth/start  {Username, T}          201 {S, Kc}    (SPAKE2 pA -> pB, cB)
+ *   POST   /iam/pairing/password-auth/finish {Kc}                   204 | 401 | 429
+ *   POST   /iam/pairing/password-open   {Username, FingerprintName?} 201 | 401 | 403 | 409
+ *   POST   /iam/pairing/password-invite {FingerprintName?}          201 | 401 | 403
+ *
+ * Binary values (SPAKE2 points and MACs) are base64url strings.
+ */
+import { z } from 'zod';
+import { FINGERPRINT_RE } from '../fingerprint';
+import { IAM_LIMITS, isValidDisplayName, isValidFingerprintName, isValidFriendlyName, isValidPassword, isValidUsername } from '../iam/schema';
+
+export const usernameSchema = z.string().refine(isValidUsername, 'username must be 1-64 characters of a-z, 0-9, _, . and -');
+export const fingerprintSchema = z.string().regex(FINGERPRINT_RE, 'fingerprint must be 64 lowercase hex characters');
+export const displayNameSchema = z.string().refine(isValidDisplayName, `display name must be at most ${IAM_LIMITS.displayNameMaxBytes} bytes`);
+export const passwordSchema = z.string().refine(isValidPassword, `password must be ${IAM_LIMITS.passwordMinBytes}-${IAM_LIMITS.passwordMaxBytes} bytes`);
+export const friendlyNameBodySchema = z
+  .string()
+  .min(1, 'friendly name must not be empty')
+  .refine(isValidFriendlyName, `friendly name must be at most ${IAM_LIMITS.friendlyNameMaxBytes} bytes`)
+  .refine((s) => ![...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), 'friendly name must not contain control characters');
+export const fingerprintNameSchema = z.string().refine(isValidFingerprintName, `fingerprint name must be at most ${IAM_LIMITS.fingerprintNameMaxBytes} bytes`);
+export const roleIdSchema = z.string().min(1).max(64);
+
+const base64url = (min: number, max: number) =>
+  z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be base64url').min(Math.ceil((min * 4) / 3)).max(Math.ceil((max * 4) / 3));
+
+/** A user as the API shows it (no password, no tokens). */
+export const iamUserViewSchema = z.object({
+  Username: usernameSchema,
+  DisplayName: z.string().optional(),
+  Role: z.string().optional(),
+  Fingerprints: z.array(z.object({ Fingerprint: fingerprintSchema, Name: z.string().optional() })),
+  /** True while the user has a pairing (invite) password set. */
+  HasPassword: z.boolean(),
+});
+export type IamUserView = z.infer<typeof iamUserViewSchema>;
+
+export const createUserBody = z.strictObject({ Username: usernameSchema });
+export const setFingerprintBody = z.strictObject({ Name: fingerprintNameSchema.optional() });
+export const setPasswordBody = z.union([z.literal(''), passwordSchema]);
+
+export const SETTINGS_KEYS = {
+  'local-open-pairing': z.boolean(),
+  'local-initial-pairing': z.boolean(),
+  'password-open-pairing': z.boolean(),
+  'password-invite-pairing': z.boolean(),
+  'password-open-password': passwordSchema,
+  'open-pairing-role': roleIdSchema,
+} as const;
+export type SettingsKey = keyof typeof SETTINGS_KEYS;
+
+export const iamSettingsViewSchema = z.object({
+  LocalOpenPairing: z.boolean(),
+  LocalInitialPairing: z.boolean(),
+  PasswordOpenPairing: z.boolean(),
+  PasswordInvitePairing: z.boolean(),
+  OpenPairingRole: z.string().optional(),
+  InitialPairingUsername: z.string().optional(),
+  /** Whether an open pairing password is set (the password itself is never sent back). */
+  PasswordOpenPasswordSet: z.boolean(),
+  /** Seconds left in the local-open pairing window, 0 when closed. */
+  PairingWindowSeconds: z.number().int().min(0),
+});
+export type IamSettingsView = z.infer<typeof iamSettingsViewSchema>;
+
+export const localInitialBody = z.strictObject({ FingerprintName: fingerprintNameSchema.optional() });
+export const localOpenBody = z.strictObject({ Username: usernameSchema, FingerprintName: fingerprintNameSchema.optional() });
+export const passwordOpenBody = localOpenBody;
+export const passwordInviteBody = localInitialBody;
+
+/** SPAKE2 message 1: the username to authenticate as ("" for the open pairing password) and pA. */
+export const passwordAuthStartBody = z.strictObject({
+  Username: z.union([z.literal(''), usernameSchema]),
+  T: base64url(65, 65),
+});
+/** SPAKE2 message 2: pB and the device's confirmation cB. */
+export const passwordAuthStartAnswer = z.object({ S: base64url(65, 65), Kc: base64url(32, 32) });
+/** SPAKE2 message 3: the client's confirmation cA. */
+export const passwordAuthFinishBody = z.strictObject({ Kc: base64url(32, 32) });
+
+/** Label of the TLS exporter that binds password authentication to the connection. */
+export const PASSWORD_AUTH_EXPORTER_LABEL = 'EXPORTER-lancam-password-auth';
+export const PASSWORD_AUTH_EXPORTER_LENGTH = 32;
+
+/** Pushed events. */
+export const EVENTS = {
+  /** The pairing window opened or closed: {open, seconds}. */
+  pairingWindow: 'pairing-window',
+  /** The requester's own access changed (removed, role changed): {reason}. */
+  accessChanged: 'access-changed',
+  /** The device's friendly name changed: {FriendlyName}. */
+  deviceInfo: 'device-info',
+} as const;
