@@ -16,7 +16,14 @@ import { IamActions } from '../shared/iam/actions';
 import { isLocalClient, type InterfaceAddress } from '../shared/net-address';
 import { devicePaths, ensureStateDir, loadDeviceKey, loadOrCreateDeviceIds, type DevicePaths } from './state/device-files';
 import { IamService, type Requester } from './iam/iam-service';
+import { registerIamRoutes } from './iam/iam-routes';
+import { registerPairingRoutes } from './pairing/pairing-routes';
+import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from './pairing/attempt-limiter';
+import { PairingWindow } from './pairing/pairing-window';
+import type { DeviceCore, RequestContext } from './request-context';
+import { EVENTS } from '../shared/protocol/iam-api';
 import type { Logger } from './log';
+import { ControlServer } from './control-socket';
 
 export const APP_NAME = 'lancam-device';
 export const APP_VERSION = '0.1.0';
@@ -33,18 +40,19 @@ export interface DeviceOptions {
   iamConfigFile?: string | undefined;
   iamStateFile?: string | undefined;
   limits?: Partial<ChannelLimits> | undefined;
+  attemptLimits?: AttemptLimits | undefined;
   log: Logger;
 }
 
-/** Per-connection context handed to handlers. */
-export interface RequestContext {
-  connection: ChannelConnection;
-  requester: Requester;
-}
-
-export class DeviceDaemon {
+export class DeviceDaemon implements DeviceCore {
   private advertisement: Advertisement | undefined;
+  private control: ControlServer | undefined;
   private listening: { host: string; port: number } | undefined;
+  readonly pairingWindow = new PairingWindow();
+  readonly attempts: AttemptLimiter;
+  readonly log: Logger;
+  /** Open channels, by the client key they authenticated with. */
+  private readonly connections = new Map<string, Set<RequestContext>>();
 
   private constructor(
     readonly options: DeviceOptions,
@@ -56,7 +64,14 @@ export class DeviceDaemon {
     readonly firstRun: boolean,
     private readonly server: ChannelServer,
     private readonly router: RpcRouter<RequestContext>,
-  ) {}
+  ) {
+    this.log = options.log;
+    this.attempts = new AttemptLimiter(options.attemptLimits ?? DEFAULT_ATTEMPT_LIMITS);
+    this.pairingWindow.on('change', ({ open, seconds, reason }) => {
+      this.log.info(open ? `pairing window OPEN for ${seconds} s (${reason}): local open pairing is possible` : `pairing window closed (${reason})`);
+      this.broadcast(EVENTS.pairingWindow, { open, seconds });
+    });
+  }
 
   /** Loads (or on the first run creates) everything in the state directory. */
   static async open(options: DeviceOptions): Promise<DeviceDaemon> {
@@ -75,6 +90,8 @@ export class DeviceDaemon {
     const router = new RpcRouter<RequestContext>();
     const daemon = new DeviceDaemon(options, paths, identity, ids.productId, ids.deviceId, iam, ids.created || keyCreated || iamCreated, server, router);
     daemon.registerRoutes();
+    registerIamRoutes(router, daemon);
+    registerPairingRoutes(router, daemon);
     server.on('connection', (connection) => daemon.onConnection(connection));
     server.on('rejected', ({ remoteAddress, reason }) => options.log.info(`refused connection from ${remoteAddress}: ${reason}`));
     return daemon;
@@ -89,7 +106,19 @@ export class DeviceDaemon {
   }
 
   async start(): Promise<{ host: string; port: number }> {
-    this.listening = await this.server.listen();
+    this.control = await ControlServer.listen(this.paths.stateDir, (command) => {
+      if (command.command === 'pair-window') {
+        this.pairingWindow.open(command.seconds, 'lancam-device pair-window');
+        return { ok: true, seconds: command.seconds };
+      }
+      return { ok: true, deviceId: this.deviceId, pairingWindowSeconds: this.pairingWindow.secondsLeft };
+    });
+    try {
+      this.listening = await this.server.listen();
+    } catch (err) {
+      await this.control.close();
+      throw err;
+    }
     if (this.options.mdnsInterface !== null) {
       this.advertisement = advertise({
         ...(this.options.mdnsInterface ? { interface: this.options.mdnsInterface } : {}),
@@ -108,7 +137,8 @@ export class DeviceDaemon {
 
   /** mDNS goodbye, every channel closed, the port freed. Bounded in time. */
   async stop(): Promise<void> {
-    await Promise.all([this.advertisement?.stop(), this.server.close()]);
+    this.pairingWindow.close('device stopping');
+    await Promise.all([this.advertisement?.stop(), this.server.close(), this.control?.close()]);
     this.advertisement = undefined;
   }
 
@@ -121,7 +151,7 @@ export class DeviceDaemon {
     if (s.LocalInitialPairing && requester.isLocal && (!initialUser || initialUser.Fingerprints.length === 0) && allowed(IamActions.PairingLocalInitial)) {
       modes.push('local-initial');
     }
-    if (s.LocalOpenPairing && requester.isLocal && this.pairingWindowOpen && allowed(IamActions.PairingLocalOpen)) modes.push('local-open');
+    if (s.LocalOpenPairing && requester.isLocal && this.pairingWindow.isOpen && allowed(IamActions.PairingLocalOpen)) modes.push('local-open');
     if (s.PasswordOpenPairing && s.OpenPairingPassword && allowed(IamActions.PairingPasswordOpen)) modes.push('password-open');
     if (s.PasswordInvitePairing && allowed(IamActions.PairingPasswordInvite)) modes.push('password-invite');
     return modes;
@@ -129,7 +159,37 @@ export class DeviceDaemon {
 
   /** The local-open pairing window (the camera's "button"). */
   get pairingWindowOpen(): boolean {
-    return false;
+    return this.pairingWindow.isOpen;
+  }
+
+  accessChanged(fingerprints: readonly string[], reason: string): void {
+    for (const fingerprint of fingerprints) {
+      for (const context of this.connections.get(fingerprint) ?? []) {
+        context.connection.peer.emitEvent(EVENTS.accessChanged, { reason });
+      }
+    }
+    this.emit('access-changed', fingerprints);
+  }
+
+  friendlyNameChanged(name: string): void {
+    void this.advertisement?.updateTxt({ friendlyName: name });
+    this.broadcast(EVENTS.deviceInfo, { FriendlyName: name });
+  }
+
+  /** Listeners for access changes (the video service re-checks running streams). */
+  private readonly accessListeners = new Set<(fingerprints: readonly string[]) => void>();
+
+  onAccessChanged(listener: (fingerprints: readonly string[]) => void): () => void {
+    this.accessListeners.add(listener);
+    return () => this.accessListeners.delete(listener);
+  }
+
+  private emit(_event: 'access-changed', fingerprints: readonly string[]): void {
+    for (const listener of this.accessListeners) listener(fingerprints);
+  }
+
+  private broadcast(event: string, body: unknown): void {
+    for (const set of this.connections.values()) for (const context of set) context.connection.peer.emitEvent(event, body);
   }
 
   private onConnection(connection: ChannelConnection): void {
@@ -138,7 +198,16 @@ export class DeviceDaemon {
       remoteAddress: connection.remoteAddress,
       isLocal: isLocalClient(connection.remoteAddress, localInterfaces()),
     };
-    const context: RequestContext = { connection, requester };
+    const context: RequestContext = { connection, requester, passwordAuth: {} };
+    const set = this.connections.get(requester.fingerprint) ?? new Set();
+    set.add(context);
+    this.connections.set(requester.fingerprint, set);
+    connection.peer.on('close', () => {
+      // An exchange left unfinished counts as a failed guess.
+      context.passwordAuth.pending?.ticket.settle(false);
+      set.delete(context);
+      if (set.size === 0) this.connections.delete(requester.fingerprint);
+    });
     connection.peer.serve((request) => this.router.dispatch(request, context));
   }
 

@@ -7,6 +7,18 @@ import type { Method } from '../shared/protocol/frames';
 import { Status } from '../shared/protocol/status';
 import { errorResponse, type RpcRequest, type RpcResponse } from './channel/rpc-peer';
 
+/** Thrown by a handler to answer with an error status (400, 403, 404, 409, 429, …). */
+export class RouteError extends Error {
+  override name = 'RouteError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export type RouteHandler<C> = (params: Record<string, string>, body: unknown, context: C) => Promise<RpcResponse> | RpcResponse;
 
 interface Route<C> {
@@ -32,7 +44,12 @@ export class RpcRouter<C> {
       if (!params) continue;
       pathMatched = true;
       if (route.method !== request.method) continue;
-      return route.handler(params, request.body, context);
+      try {
+        return await route.handler(params, request.body, context);
+      } catch (err) {
+        if (err instanceof RouteError) return errorResponse(err.status, err.code, err.message);
+        throw err;
+      }
     }
     return pathMatched
       ? errorResponse(Status.MethodNotAllowed, 'method-not-allowed', `${request.method} is not allowed on ${request.path}`)

@@ -8,6 +8,8 @@ import { groupFingerprint } from '../../shared/fingerprint';
 import { DeviceDaemon, DEFAULT_PORT, APP_NAME, APP_VERSION } from '../daemon';
 import { createLogger } from '../log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
+import { sendControlCommand } from '../control-socket';
+import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
 
 interface RunOptions {
   stateDir: string;
@@ -55,6 +57,19 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--quiet', 'no log lines on stderr')
     .action(async (opts: RunOptions) => {
       await run(opts);
+    });
+
+  program
+    .command('pair-window')
+    .description('open the pairing window of the daemon running on this state directory (like pressing its pairing button)')
+    .option('--state-dir <dir>', 'the running daemon\'s state directory', defaultStateDir())
+    .option('--seconds <n>', 'how long the window stays open', String(DEFAULT_WINDOW_SECONDS))
+    .action(async (opts: { stateDir: string; seconds: string }) => {
+      const seconds = Number(opts.seconds);
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_WINDOW_SECONDS) throw new Error(`--seconds must be a whole number from 1 to ${MAX_WINDOW_SECONDS}`);
+      const answer = await sendControlCommand(opts.stateDir, { command: 'pair-window', seconds });
+      if (!answer.ok) throw new Error(answer.error);
+      process.stdout.write(`pairing window open for ${seconds} s: pair with "lancam pair <device> --mode local-open" now\n`);
     });
 
   try {
@@ -117,11 +132,29 @@ async function run(opts: RunOptions): Promise<void> {
   } else {
     lines.push(`Paired users: ${state.Users.filter((u) => u.Fingerprints.length > 0).length}. To add someone: lancam user invite ${daemon.deviceId} <username> --role Guest`);
   }
+  lines.push(`Pairing button: ${process.stdin.isTTY ? 'press p here, ' : ''}run "lancam-device pair-window${opts.stateDir === defaultStateDir() ? '' : ` --state-dir ${opts.stateDir}`}", or send SIGUSR1 (pid ${process.pid})`);
   process.stdout.write(`${lines.join('\n')}\n`);
+
+  const pressButton = (reason: string) => daemon.pairingWindow.open(DEFAULT_WINDOW_SECONDS, reason);
+  process.on('SIGUSR1', () => pressButton('SIGUSR1'));
+  if (process.stdin.isTTY) {
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    process.stdin.on('data', (key: Buffer) => {
+      const k = key.toString('utf8');
+      if (k === 'p' || k === 'P') pressButton('key press');
+      // Raw mode swallows Ctrl-C: turn it back into SIGINT.
+      else if (k === '\u0003') process.kill(process.pid, 'SIGINT');
+    });
+  }
 
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
+      if (process.stdin.isTTY) {
+        process.stdin.setRawMode(false);
+        process.stdin.pause();
+      }
       if (stopping) {
         process.stderr.write(`lancam-device: ${signal} again, exiting now\n`);
         process.exit(1);

@@ -51,9 +51,7 @@ export async function connectChannel(options: ConnectOptions): Promise<ClientCha
   const socket = tls.connect({
     host: options.host,
     port: options.port,
-    key: options.identity.keyPem,
-    cert: options.identity.certPem,
-    minVersion: 'TLSv1.3',
+    secureContext: secureContextFor(options.identity),
     rejectUnauthorized: false, // self-signed: we pin the fingerprint below instead
     servername: '',
     ...(options.localAddress ? { localAddress: options.localAddress } : {}),
@@ -100,6 +98,18 @@ export async function connectChannel(options: ConnectOptions): Promise<ClientCha
   } finally {
     clearTimeout(deadline);
   }
+}
+
+/** Parsing the key and certificate costs about a millisecond: do it once per identity. */
+const secureContexts = new WeakMap<Identity, tls.SecureContext>();
+
+function secureContextFor(identity: Identity): tls.SecureContext {
+  let context = secureContexts.get(identity);
+  if (!context) {
+    context = tls.createSecureContext({ key: identity.keyPem, cert: identity.certPem, minVersion: 'TLSv1.3' });
+    secureContexts.set(identity, context);
+  }
+  return context;
 }
 
 function describeSocketError(err: Error, where: string): Error {

@@ -1,0 +1,256 @@
+/**
+ * The IAM endpoints (Nabto Edge's paths and status codes). Order in every handler: validate the
+ * input (400), check the IAM action (403), look the target up (404), then change the state, which
+ * is on disk before the answer goes out.
+ */
+import { RouteError, type RpcRouter } from '../../net/rpc-router';
+import { IamActions } from '../../shared/iam/actions';
+import { IamAttributeNames } from '../../shared/iam/policy-engine';
+import type { IamState, IamUser } from '../../shared/iam/schema';
+import {
+  createUserBody,
+  displayNameSchema,
+  fingerprintSchema,
+  friendlyNameBodySchema,
+  roleIdSchema,
+  setFingerprintBody,
+  setPasswordBody,
+  SETTINGS_KEYS,
+  usernameSchema,
+  type IamSettingsView,
+  type IamUserView,
+  type SettingsKey,
+} from '../../shared/protocol/iam-api';
+import { Status } from '../../shared/protocol/status';
+import type { z } from 'zod';
+import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+
+export function userView(user: IamUser): IamUserView {
+  return {
+    Username: user.Username,
+    ...(user.DisplayName !== undefined ? { DisplayName: user.DisplayName } : {}),
+    ...(user.Role !== undefined ? { Role: user.Role } : {}),
+    Fingerprints: user.Fingerprints.map((f) => ({ Fingerprint: f.Fingerprint, ...(f.Name !== undefined ? { Name: f.Name } : {}) })),
+    HasPassword: Boolean(user.Password),
+  };
+}
+
+function usernameParam(value: string | undefined): string {
+  return parseBody(usernameSchema, value);
+}
+
+function findUser(state: IamState, username: string): IamUser {
+  const user = state.Users.find((u) => u.Username === username);
+  if (!user) throw new RouteError(Status.NotFound, 'no-such-user', `no user "${username}"`);
+  return user;
+}
+
+/** The roles that allow managing users; a change must leave at least one user holding one. */
+function isAdminRole(core: DeviceCore, role: string | undefined): boolean {
+  if (!role) return false;
+  const admin = core.iam.config.Roles.find((r) => r.Id === role);
+  return Boolean(admin?.Policies.some((p) => core.iam.config.Policies.find((pol) => pol.Id === p)?.Statements.some((s) => s.Effect === 'Allow' && s.Actions.includes(IamActions.SetUserRole) && !s.Conditions?.length)));
+}
+
+function assertAdminRemains(core: DeviceCore, draft: IamState): void {
+  const admins = draft.Users.filter((u) => isAdminRole(core, u.Role) && u.Fingerprints.length > 0);
+  const hadAdmins = core.iam.state.Users.some((u) => isAdminRole(core, u.Role) && u.Fingerprints.length > 0);
+  if (hadAdmins && admins.length === 0) {
+    throw new RouteError(Status.Conflict, 'last-administrator', 'the last paired administrator cannot be removed or demoted: nobody could manage the camera afterwards');
+  }
+}
+
+export function settingsView(core: DeviceCore): IamSettingsView {
+  const s = core.iam.state;
+  return {
+    LocalOpenPairing: s.LocalOpenPairing,
+    LocalInitialPairing: s.LocalInitialPairing,
+    PasswordOpenPairing: s.PasswordOpenPairing,
+    PasswordInvitePairing: s.PasswordInvitePairing,
+    ...(s.OpenPairingRole !== undefined ? { OpenPairingRole: s.OpenPairingRole } : {}),
+    ...(s.InitialPairingUsername !== undefined ? { InitialPairingUsername: s.InitialPairingUsername } : {}),
+    PasswordOpenPasswordSet: Boolean(s.OpenPairingPassword),
+    PairingWindowSeconds: core.pairingWindow.secondsLeft,
+  };
+}
+
+export function registerIamRoutes(router: RpcRouter<RequestContext>, core: DeviceCore): void {
+  const { iam } = core;
+  const about = (username: string) => ({ [IamAttributeNames.IamUsername]: username });
+  const fingerprintsOf = (username: string) => iam.user(username)?.Fingerprints.map((f) => f.Fingerprint) ?? [];
+
+  router.on('GET', '/iam/me', (_p, _b, ctx) => {
+    const user = iam.userByFingerprint(ctx.requester.fingerprint);
+    if (!user) throw new RouteError(Status.NotFound, 'not-paired', 'this client is not paired with the camera');
+    return { status: Status.Content, body: userView(user) };
+  });
+
+  router.on('GET', '/iam/users', (_p, _b, ctx) => {
+    requireAction(core, ctx, IamActions.ListUsers);
+    return { status: Status.Content, body: iam.state.Users.map((u) => u.Username) };
+  });
+
+  router.on('POST', '/iam/users', async (_p, body, ctx) => {
+    const { Username } = parseBody(createUserBody, body);
+    requireAction(core, ctx, IamActions.CreateUser, about(Username));
+    const created = await iam.mutate((draft) => {
+      if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `user "${Username}" exists already`);
+      const user: IamUser = { Username, Fingerprints: [] };
+      draft.Users.push(user);
+      return user;
+    });
+    return { status: Status.Created, body: userView(created) };
+  });
+
+  router.on('GET', '/iam/users/{username}', (p, _b, ctx) => {
+    const username = usernameParam(p.username);
+    requireAction(core, ctx, IamActions.GetUser, about(username));
+    return { status: Status.Content, body: userView(findUser(iam.state, username)) };
+  });
+
+  router.on('DELETE', '/iam/users/{username}', async (p, _b, ctx) => {
+    const username = usernameParam(p.username);
+    requireAction(core, ctx, IamActions.DeleteUser, about(username));
+    const revoked = fingerprintsOf(username);
+    await iam.mutate((draft) => {
+      findUser(draft, username);
+      draft.Users = draft.Users.filter((u) => u.Username !== username);
+      assertAdminRemains(core, draft);
+    });
+    core.accessChanged(revoked, 'removed');
+    return { status: Status.Deleted };
+  });
+
+  router.on('PUT', '/iam/users/{username}/role', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const role = parseBody(roleIdSchema, body);
+    requireAction(core, ctx, IamActions.SetUserRole, { ...about(username), [IamAttributeNames.IamRoleId]: role });
+    if (!iam.config.Roles.some((r) => r.Id === role)) throw new RouteError(Status.NotFound, 'no-such-role', `no role "${role}"; roles: ${iam.config.Roles.map((r) => r.Id).join(', ')}`);
+    await iam.mutate((draft) => {
+      findUser(draft, username).Role = role;
+      assertAdminRemains(core, draft);
+    });
+    core.accessChanged(fingerprintsOf(username), 'role-changed');
+    return { status: Status.Changed };
+  });
+
+  router.on('PUT', '/iam/users/{username}/display-name', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const name = parseBody(displayNameSchema, body);
+    requireAction(core, ctx, IamActions.SetUserDisplayName, about(username));
+    await iam.mutate((draft) => {
+      findUser(draft, username).DisplayName = name;
+    });
+    return { status: Status.Changed };
+  });
+
+  router.on('PUT', '/iam/users/{username}/password', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const password = parseBody(setPasswordBody, body);
+    requireAction(core, ctx, IamActions.SetUserPassword, about(username));
+    await iam.mutate((draft) => {
+      const user = findUser(draft, username);
+      if (password === '') delete user.Password;
+      else user.Password = password;
+    });
+    return { status: Status.Changed };
+  });
+
+  router.on('PUT', '/iam/users/{username}/username', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const next = parseBody(usernameSchema, body);
+    requireAction(core, ctx, IamActions.SetUserUsername, about(username));
+    await iam.mutate((draft) => {
+      const user = findUser(draft, username);
+      if (next !== username && draft.Users.some((u) => u.Username === next)) throw new RouteError(Status.Conflict, 'user-exists', `user "${next}" exists already`);
+      user.Username = next;
+      if (draft.InitialPairingUsername === username) draft.InitialPairingUsername = next;
+    });
+    return { status: Status.Changed };
+  });
+
+  router.on('PUT', '/iam/users/{username}/fingerprints/{fingerprint}', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const fingerprint = parseBody(fingerprintSchema, p.fingerprint);
+    const { Name } = parseBody(setFingerprintBody, body ?? {});
+    requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
+    await iam.mutate((draft) => {
+      const user = findUser(draft, username);
+      const owner = draft.Users.find((u) => u.Fingerprints.some((f) => f.Fingerprint === fingerprint));
+      if (owner && owner !== user) throw new RouteError(Status.Conflict, 'fingerprint-taken', `that key belongs to user "${owner.Username}"`);
+      const existing = user.Fingerprints.find((f) => f.Fingerprint === fingerprint);
+      if (existing) {
+        if (Name !== undefined) existing.Name = Name;
+      } else {
+        user.Fingerprints.push({ Fingerprint: fingerprint, ...(Name !== undefined ? { Name } : {}) });
+      }
+    });
+    return { status: Status.Changed };
+  });
+
+  router.on('DELETE', '/iam/users/{username}/fingerprints/{fingerprint}', async (p, _b, ctx) => {
+    const username = usernameParam(p.username);
+    const fingerprint = parseBody(fingerprintSchema, p.fingerprint);
+    requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
+    await iam.mutate((draft) => {
+      const user = findUser(draft, username);
+      if (!user.Fingerprints.some((f) => f.Fingerprint === fingerprint)) throw new RouteError(Status.NotFound, 'no-such-fingerprint', `user "${username}" has no such key`);
+      user.Fingerprints = user.Fingerprints.filter((f) => f.Fingerprint !== fingerprint);
+      assertAdminRemains(core, draft);
+    });
+    core.accessChanged([fingerprint], 'removed');
+    return { status: Status.Deleted };
+  });
+
+  router.on('GET', '/iam/roles', (_p, _b, ctx) => {
+    requireAction(core, ctx, IamActions.ListRoles);
+    return { status: Status.Content, body: iam.config.Roles.map((r) => r.Id) };
+  });
+
+  router.on('GET', '/iam/settings', (_p, _b, ctx) => {
+    requireAction(core, ctx, IamActions.GetSettings);
+    return { status: Status.Content, body: settingsView(core) };
+  });
+
+  router.on('PUT', '/iam/settings/{key}', async (p, body, ctx) => {
+    const key = p.key as SettingsKey;
+    if (!Object.hasOwn(SETTINGS_KEYS, key)) throw new RouteError(Status.NotFound, 'no-such-setting', `no setting "${p.key}"; settings: ${Object.keys(SETTINGS_KEYS).join(', ')}`);
+    const value: unknown = parseBody(SETTINGS_KEYS[key] as z.ZodType<unknown>, body);
+    requireAction(core, ctx, IamActions.SetSettings);
+    if (key === 'open-pairing-role' && !iam.config.Roles.some((r) => r.Id === value)) throw new RouteError(Status.NotFound, 'no-such-role', `no role "${String(value)}"`);
+    await iam.mutate((draft) => {
+      switch (key) {
+        case 'local-open-pairing':
+          draft.LocalOpenPairing = value as boolean;
+          break;
+        case 'local-initial-pairing':
+          draft.LocalInitialPairing = value as boolean;
+          break;
+        case 'password-open-pairing':
+          draft.PasswordOpenPairing = value as boolean;
+          break;
+        case 'password-invite-pairing':
+          draft.PasswordInvitePairing = value as boolean;
+          break;
+        case 'password-open-password':
+          draft.OpenPairingPassword = value as string;
+          break;
+        case 'open-pairing-role':
+          draft.OpenPairingRole = value as string;
+          break;
+      }
+    });
+    if (key === 'local-open-pairing' && value === false) core.pairingWindow.close('local open pairing was switched off');
+    return { status: Status.Changed };
+  });
+
+  router.on('PUT', '/iam/device-info/friendly-name', async (_p, body, ctx) => {
+    const name = parseBody(friendlyNameBodySchema, body);
+    requireAction(core, ctx, IamActions.SetDeviceInfo);
+    await iam.mutate((draft) => {
+      draft.FriendlyName = name;
+    });
+    core.friendlyNameChanged(name);
+    return { status: Status.Changed };
+  });
+}

@@ -1,0 +1,204 @@
+/**
+ * Pairing endpoints: local-initial, local-open (inside the pairing window), and password
+ * authentication by SPAKE2 followed by password-open or password-invite. Status codes as Nabto's:
+ * 201 paired, 400 bad input, 401 not password-authenticated / wrong password, 403 not allowed or
+ * mode off or window closed, 409 already paired / name taken, 429 too many guesses.
+ */
+import { randomBytes } from 'node:crypto';
+import { Spake2ConfirmationError, Spake2Device, Spake2Error } from '../../net/pairing/spake2';
+import { RouteError, type RpcRouter } from '../../net/rpc-router';
+import { IamActions } from '../../shared/iam/actions';
+import type { IamState, IamUser } from '../../shared/iam/schema';
+import {
+  localInitialBody,
+  localOpenBody,
+  PASSWORD_AUTH_EXPORTER_LABEL,
+  PASSWORD_AUTH_EXPORTER_LENGTH,
+  passwordAuthFinishBody,
+  passwordAuthStartBody,
+  passwordInviteBody,
+  passwordOpenBody,
+} from '../../shared/protocol/iam-api';
+import { Status } from '../../shared/protocol/status';
+import { userView } from '../iam/iam-routes';
+import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+
+export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: DeviceCore): void {
+  const { iam } = core;
+
+  /** The requester's key must not belong to anyone yet. */
+  const assertNotPaired = (ctx: RequestContext) => {
+    const existing = iam.userByFingerprint(ctx.requester.fingerprint);
+    if (existing) throw new RouteError(Status.Conflict, 'already-paired', `this client is already paired as "${existing.Username}"`);
+  };
+  const assertLocal = (ctx: RequestContext, mode: string) => {
+    if (!ctx.requester.isLocal) throw new RouteError(Status.Forbidden, 'not-local', `${mode} pairing is only possible from the camera's own network`);
+  };
+  /** Inside a state change: the key must still be free (two pairings may race). */
+  const claimKey = (draft: IamState, ctx: RequestContext) => {
+    const owner = draft.Users.find((u) => u.Fingerprints.some((f) => f.Fingerprint === ctx.requester.fingerprint));
+    if (owner) throw new RouteError(Status.Conflict, 'already-paired', `this client is already paired as "${owner.Username}"`);
+  };
+  const fingerprintEntry = (ctx: RequestContext, name: string | undefined) => ({ Fingerprint: ctx.requester.fingerprint, ...(name !== undefined ? { Name: name } : {}) });
+  const paired = (user: IamUser, mode: string, ctx: RequestContext) => {
+    core.log.info(`paired ${ctx.requester.fingerprint.slice(0, 12)}… from ${ctx.requester.remoteAddress} as "${user.Username}" (${user.Role ?? 'no role'}) by ${mode}`);
+    return { status: Status.Created, body: userView(user) };
+  };
+
+  router.on('POST', '/iam/pairing/local-initial', async (_p, body, ctx) => {
+    const { FingerprintName } = parseBody(localInitialBody, body ?? {});
+    requireAction(core, ctx, IamActions.PairingLocalInitial);
+    assertLocal(ctx, 'local initial');
+    if (!iam.state.LocalInitialPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'local initial pairing is switched off on this camera');
+    const username = iam.state.InitialPairingUsername;
+    if (!username) throw new RouteError(Status.Forbidden, 'mode-off', 'this camera names no initial user');
+    assertNotPaired(ctx);
+    const user = await iam.mutate((draft) => {
+      claimKey(draft, ctx);
+      let initial = draft.Users.find((u) => u.Username === username);
+      if (initial && initial.Fingerprints.length > 0) throw new RouteError(Status.Conflict, 'already-owned', 'this camera already has its initial user paired');
+      if (!initial) {
+        initial = { Username: username, Role: administratorRole(core), Fingerprints: [] };
+        draft.Users.push(initial);
+      }
+      initial.Fingerprints.push(fingerprintEntry(ctx, FingerprintName));
+      return initial;
+    });
+    return paired(user, 'local initial pairing', ctx);
+  });
+
+  router.on('POST', '/iam/pairing/local-open', async (_p, body, ctx) => {
+    const { Username, FingerprintName } = parseBody(localOpenBody, body);
+    requireAction(core, ctx, IamActions.PairingLocalOpen);
+    assertLocal(ctx, 'local open');
+    if (!iam.state.LocalOpenPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'local open pairing is switched off on this camera');
+    if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window is closed: press the pairing button on the camera, then try again');
+    assertNotPaired(ctx);
+    const user = await iam.mutate((draft) => {
+      claimKey(draft, ctx);
+      if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window closed');
+      if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
+      const created: IamUser = { Username, Role: openPairingRole(core, draft), Fingerprints: [fingerprintEntry(ctx, FingerprintName)] };
+      draft.Users.push(created);
+      return created;
+    });
+    // WPS-like: one button press, one pairing.
+    core.pairingWindow.close(`used to pair "${user.Username}"`);
+    return paired(user, 'local open pairing', ctx);
+  });
+
+  router.on('POST', '/iam/pairing/password-auth/start', (_p, body, ctx) => {
+    const { Username, T } = parseBody(passwordAuthStartBody, body);
+    const state = iam.state;
+    if (Username === '') {
+      requireAction(core, ctx, IamActions.PairingPasswordOpen);
+      if (!state.PasswordOpenPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password open pairing is switched off on this camera');
+    } else {
+      requireAction(core, ctx, IamActions.PairingPasswordInvite);
+      if (!state.PasswordInvitePairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password invite pairing is switched off on this camera');
+    }
+    if (ctx.passwordAuth.pending) {
+      // An exchange left unfinished counts as a failed guess.
+      ctx.passwordAuth.pending.ticket.settle(false);
+      ctx.passwordAuth.pending = undefined;
+    }
+    const ticket = core.attempts.begin(ctx.requester.remoteAddress);
+    if (!ticket.ok) {
+      core.log.warn(`password guess refused (${ticket.scope} budget spent) for ${ctx.requester.remoteAddress}`);
+      throw new RouteError(Status.TooManyRequests, 'too-many-attempts', `too many password attempts; try again in ${ticket.retryAfterSeconds} s`);
+    }
+    // An unknown user, or one without a password, runs the same exchange with a password nobody
+    // knows: the answer looks the same and fails the same way as a wrong password.
+    const real = Username === '' ? state.OpenPairingPassword : state.Users.find((u) => u.Username === Username)?.Password;
+    const password = real ? real : randomBytes(24).toString('base64');
+    let device: Spake2Device;
+    try {
+      device = Spake2Device.respond({
+        password,
+        idA: ctx.requester.fingerprint,
+        idB: core.fingerprint,
+        aad: ctx.connection.exportKeyingMaterial(PASSWORD_AUTH_EXPORTER_LENGTH, PASSWORD_AUTH_EXPORTER_LABEL),
+        pA: Buffer.from(T, 'base64url'),
+      });
+    } catch (err) {
+      ticket.settle(false);
+      if (err instanceof Spake2Error) throw new RouteError(Status.BadRequest, 'bad-share', err.message);
+      throw err;
+    }
+    ctx.passwordAuth.pending = { device, username: Username, ticket };
+    ctx.passwordAuth.authenticatedAs = undefined;
+    return { status: Status.Created, body: { S: Buffer.from(device.pB).toString('base64url'), Kc: Buffer.from(device.cB).toString('base64url') } };
+  });
+
+  router.on('POST', '/iam/pairing/password-auth/finish', (_p, body, ctx) => {
+    const { Kc } = parseBody(passwordAuthFinishBody, body);
+    const pending = ctx.passwordAuth.pending;
+    if (!pending) throw new RouteError(Status.BadRequest, 'no-exchange', 'no password authentication was started on this connection');
+    ctx.passwordAuth.pending = undefined;
+    try {
+      pending.device.verify(Buffer.from(Kc, 'base64url'));
+    } catch (err) {
+      pending.ticket.settle(false);
+      if (err instanceof Spake2ConfirmationError) {
+        core.log.warn(`wrong password for "${pending.username || '(open pairing)'}" from ${ctx.requester.remoteAddress}`);
+        throw new RouteError(Status.Unauthorized, 'wrong-password', 'wrong username or password');
+      }
+      throw err;
+    }
+    pending.ticket.settle(true);
+    ctx.passwordAuth.authenticatedAs = pending.username;
+    return { status: Status.Changed };
+  });
+
+  router.on('POST', '/iam/pairing/password-open', async (_p, body, ctx) => {
+    const { Username, FingerprintName } = parseBody(passwordOpenBody, body);
+    requireAction(core, ctx, IamActions.PairingPasswordOpen);
+    if (!iam.state.PasswordOpenPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password open pairing is switched off on this camera');
+    if (ctx.passwordAuth.authenticatedAs !== '') throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the open pairing password first');
+    assertNotPaired(ctx);
+    const user = await iam.mutate((draft) => {
+      claimKey(draft, ctx);
+      if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
+      const created: IamUser = { Username, Role: openPairingRole(core, draft), Fingerprints: [fingerprintEntry(ctx, FingerprintName)] };
+      draft.Users.push(created);
+      return created;
+    });
+    ctx.passwordAuth.authenticatedAs = undefined;
+    return paired(user, 'password open pairing', ctx);
+  });
+
+  router.on('POST', '/iam/pairing/password-invite', async (_p, body, ctx) => {
+    const { FingerprintName } = parseBody(passwordInviteBody, body ?? {});
+    requireAction(core, ctx, IamActions.PairingPasswordInvite);
+    if (!iam.state.PasswordInvitePairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password invite pairing is switched off on this camera');
+    const username = ctx.passwordAuth.authenticatedAs;
+    if (!username) throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the invitation password first');
+    assertNotPaired(ctx);
+    const user = await iam.mutate((draft) => {
+      claimKey(draft, ctx);
+      const invited = draft.Users.find((u) => u.Username === username);
+      // The invitation was withdrawn or used in the meantime.
+      if (!invited || !invited.Password) throw new RouteError(Status.Unauthorized, 'invite-used', 'this invitation is no longer valid');
+      invited.Fingerprints.push(fingerprintEntry(ctx, FingerprintName));
+      // An invitation works once.
+      delete invited.Password;
+      return invited;
+    });
+    ctx.passwordAuth.authenticatedAs = undefined;
+    return paired(user, 'password invite pairing', ctx);
+  });
+}
+
+function openPairingRole(core: DeviceCore, draft: IamState): string {
+  const role = draft.OpenPairingRole;
+  if (!role || !core.iam.config.Roles.some((r) => r.Id === role)) {
+    throw new RouteError(Status.Forbidden, 'no-open-role', 'this camera has no valid role for open pairing (OpenPairingRole)');
+  }
+  return role;
+}
+
+function administratorRole(core: DeviceCore): string {
+  const roles = core.iam.config.Roles.map((r) => r.Id);
+  if (roles.includes('Administrator')) return 'Administrator';
+  throw new RouteError(Status.Forbidden, 'no-admin-role', `the IAM config has no Administrator role (roles: ${roles.join(', ')}); the initial user must exist in the state`);
+}
