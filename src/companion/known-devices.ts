@@ -23,6 +23,9 @@ const knownDeviceSchema = z.object({
 });
 export type KnownDevice = z.infer<typeof knownDeviceSchema>;
 
+/** What touch() may change: never the identity (unknown keys such as deviceId are stripped). */
+const touchSchema = knownDeviceSchema.omit({ deviceId: true, fingerprint: true }).partial();
+
 const storeSchema = z.object({ version: z.literal(1), devices: z.array(knownDeviceSchema) });
 type StoreFile = z.infer<typeof storeSchema>;
 
@@ -63,7 +66,7 @@ export class KnownDeviceStore {
   async touch(deviceId: string, patch: Partial<Omit<KnownDevice, 'deviceId' | 'fingerprint'>>): Promise<void> {
     await this.update((store) => {
       const device = store.devices.find((d) => d.deviceId === deviceId);
-      if (device) Object.assign(device, knownDeviceSchema.partial().parse(patch));
+      if (device) Object.assign(device, touchSchema.parse(patch));
     });
   }
 

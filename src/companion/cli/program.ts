@@ -2,13 +2,17 @@
  * The `lancam` command line: a thin layer over the companion core.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { groupFingerprint } from '../../shared/fingerprint';
+import { groupFingerprint, shortFingerprint } from '../../shared/fingerprint';
 import { CompanionError } from '../errors';
 import { openHome, resolveHome, type ClientHome } from '../home';
 import { KnownDeviceStore, type KnownDevice } from '../known-devices';
 import { Discovery, type DiscoveredDevice } from '../discovery';
 import { DeviceSession, parseAddress, type DeviceTarget } from '../device-session';
 import { createOutput, reportFailure, table, type Output } from './output';
+import { pair, PAIR_MODE_OPTIONS, type PairModeOption, type PairResult } from '../pairing';
+import { getSettings, inviteUser, listUsers, deleteUser, renameDevice, setRole, setSetting, type AclUser } from '../acl';
+import type { IamSettingsView, SettingsKey } from '../../shared/protocol/iam-api';
+import { terminalQr } from './qr';
 
 interface GlobalOptions {
   home?: string;
@@ -61,13 +65,39 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     return { global, out: createOutput(Boolean(global.json)), home, store: new KnownDeviceStore(home.devicesFile) };
   };
 
-  const deviceCommand = (name: string, description: string) =>
-    program
+  const deviceCommand = (name: string, description: string, parent: Command = program) =>
+    parent
       .command(name)
       .description(description)
       .argument('[device]', 'device id or friendly name (or use --address)')
       .addOption(new Option('--address <host:port>', 'connect to this address instead of looking the device up'))
       .addOption(new Option('--discovery-timeout <seconds>', 'how long to look for the device by mDNS').default('3'));
+
+  /**
+   * A device command with more arguments after the device (`user role <device> <username> <role>`).
+   * With --address the device is left out and the other arguments move up, so they are declared
+   * as one variadic list and sorted out here.
+   */
+  const deviceCommandWithArgs = <A extends string[]>(
+    name: string,
+    description: string,
+    args: { [K in keyof A]: [string, string] },
+    parent: Command,
+    run: (device: string | undefined, values: A, opts: DeviceOptions & Record<string, string | undefined>) => Promise<void>,
+  ) => {
+    const names = args.map(([n]) => `<${n}>`).join(' ');
+    return deviceCommand(name, description, parent)
+      .argument('[arguments...]', args.map(([n, d]) => `${n}: ${d}`).join('; '))
+      .usage(`[options] <device>|--address <host:port> ${names}`)
+      .action(async (device: string | undefined, rest: string[], opts: DeviceOptions & Record<string, string | undefined>) => {
+        const positional = opts.address !== undefined && device !== undefined ? [device, ...rest] : rest;
+        const target = opts.address !== undefined ? undefined : device;
+        if (positional.length !== args.length || (target === undefined && opts.address === undefined)) {
+          throw new CompanionError('usage', `usage: lancam ${parent === program ? '' : `${parent.name()} `}${name} <device>|--address <host:port> ${names}`);
+        }
+        await run(target, positional as A, opts);
+      });
+  };
 
   program
     .command('discover')
@@ -142,6 +172,134 @@ function buildProgram(setJson: (json: boolean) => void): Command {
       ctx.out.result(`Forgot ${known.friendlyName} (${known.deviceId}).`, { forgotten: known.deviceId });
     });
 
+  deviceCommand('pair', 'pair with a camera (local, open password or invitation) and pin its key')
+    .addOption(new Option('--mode <mode>', 'how to pair').choices(PAIR_MODE_OPTIONS).default('auto'))
+    .option('--username <name>', 'your username on the camera (local-open, password-open), or the invited user')
+    .option('--password <password>', 'the camera\'s open pairing password, or your invite password')
+    .option('--pairing-string <text>', 'a pairing string p=…,d=…,u=…,pwd=…,fp=… (then the device may be omitted)')
+    .option('--name <name>', 'the name of this client\'s key on the camera (default "lancam on <hostname>")')
+    .action(async (device: string | undefined, opts: PairCommandOptions) => {
+      const ctx = await context();
+      const target = device || opts.address || !opts.pairingString ? resolveTarget(device, opts) : undefined;
+      const discovery = target && 'address' in target ? undefined : new Discovery({ interface: ctx.global.mdnsInterface });
+      let result: PairResult;
+      try {
+        result = await pair({
+          home: ctx.home,
+          store: ctx.store,
+          target,
+          discovery,
+          bind: ctx.global.bind,
+          discoveryTimeoutMs: parseSeconds(opts.discoveryTimeout, '--discovery-timeout') * 1000,
+          mode: opts.mode,
+          username: opts.username,
+          password: opts.password,
+          pairingString: opts.pairingString,
+          fingerprintName: opts.name,
+          onStep: (step) => ctx.out.info(`  ${step}`),
+        });
+      } finally {
+        await discovery?.close();
+      }
+      const who = `${result.username}${result.role ? ` (${result.role})` : ''}`;
+      const name = `${result.friendlyName || result.deviceId} (${result.deviceId})`;
+      ctx.out.result(
+        [
+          result.alreadyPaired ? `Already paired with ${name} as ${who}.` : `Paired with ${name} as ${who}, by ${result.mode ?? ''} pairing.`,
+          `  camera key  ${groupFingerprint(result.fingerprint)}`,
+          `  address     ${result.address.host}:${result.address.port}`,
+          ...(result.alreadyPaired ? [] : ['This key is now pinned: a camera presenting another key under this id will be refused.']),
+        ].join('\n'),
+        result,
+      );
+    });
+
+  deviceCommand('users', 'list the users of a camera, their roles and keys').action(async (device: string | undefined, opts: DeviceOptions) => {
+    const ctx = await context();
+    await withSession(ctx, device, opts, async (session) => {
+      const users = await listUsers(session);
+      const own = ctx.home.identity.fingerprint;
+      ctx.out.result(
+        users.length === 0
+          ? 'No users.'
+          : table(
+              ['USER', 'ROLE', 'NAME', 'KEYS'],
+              users.map((u) => [u.username, u.role ?? '', u.displayName ?? '', describeKeys(u, own)]),
+            ),
+        users,
+      );
+    });
+  });
+
+  const user = program.command('user').description('manage the users of a camera (invite, rm, role)');
+
+  deviceCommandWithArgs<[string]>('invite', 'create a user with a one-time password and print their pairing string', [['username', 'the new user (a-z, 0-9, _, . and -)']], user, async (device, [username], opts) => {
+    const ctx = await context();
+    await withSession(ctx, device, opts, async (session) => {
+      const invitation = await inviteUser(session, username, opts.role!);
+      if (!ctx.out.json) {
+        const settings = await getSettings(session).catch(() => undefined);
+        if (settings && !settings.PasswordInvitePairing) {
+          ctx.out.info(`note: invite pairing is switched off on this camera; turn it on with "lancam settings ${device ?? `--address ${opts.address ?? ''}`} --password-invite on"`);
+        }
+      }
+      ctx.out.result(
+        [
+          `Invited ${invitation.username} as ${invitation.role}. Give them this pairing string (it works once):`,
+          '',
+          `  ${invitation.pairingString}`,
+          '',
+          terminalQr(invitation.pairingString),
+          `They pair with: lancam pair --pairing-string '${invitation.pairingString}'`,
+        ].join('\n'),
+        invitation,
+      );
+    });
+  }).requiredOption('--role <role>', 'the role to give the new user');
+
+  deviceCommandWithArgs<[string]>('rm', 'remove a user from a camera', [['username', 'the user to remove']], user, async (device, [username], opts) => {
+    const ctx = await context();
+    await withSession(ctx, device, opts, async (session) => {
+      await deleteUser(session, username);
+      ctx.out.result(`Removed ${username}.`, { removed: username });
+    });
+  });
+
+  deviceCommandWithArgs<[string, string]>('role', 'change a user\'s role', [['username', 'the user'], ['role', 'the new role']], user, async (device, [username, role], opts) => {
+    const ctx = await context();
+    await withSession(ctx, device, opts, async (session) => {
+      await setRole(session, username, role);
+      ctx.out.result(`${username} is now ${role}.`, { username, role });
+    });
+  });
+
+  deviceCommand('settings', 'show or change a camera\'s pairing settings')
+    .option('--local-open <on|off>', 'local open pairing (inside the pairing window)')
+    .option('--local-initial <on|off>', 'local initial pairing (the first user)')
+    .option('--password-open <on|off>', 'password open pairing')
+    .option('--password-invite <on|off>', 'password invite pairing')
+    .option('--open-password <password>', 'the open pairing password')
+    .option('--open-pairing-role <role>', 'the role open pairing gives')
+    .action(async (device: string | undefined, opts: SettingsCommandOptions) => {
+      const ctx = await context();
+      const changes = settingsChanges(opts);
+      await withSession(ctx, device, opts, async (session) => {
+        for (const [key, value] of changes) await setSetting(session, key, value as never);
+        const settings = await getSettings(session);
+        ctx.out.result(`${changes.length > 0 ? 'Saved.\n' : ''}${describeSettings(settings)}`, settings);
+      });
+    });
+
+  deviceCommandWithArgs<[string]>('rename', 'change a camera\'s friendly name', [['name', 'the new name']], program, async (device, [name], opts) => {
+    const ctx = await context();
+    await withSession(ctx, device, opts, async (session) => {
+      await renameDevice(session, name);
+      const deviceId = session.known?.deviceId ?? (await session.deviceInfo()).DeviceId;
+      if (session.known) await ctx.store.touch(session.known.deviceId, { friendlyName: name });
+      ctx.out.result(`Renamed ${deviceId} to "${name}".`, { deviceId, friendlyName: name });
+    });
+  });
+
   program
     .command('whoami')
     .description('show this client\'s key fingerprint and home directory')
@@ -161,6 +319,63 @@ function buildProgram(setJson: (json: boolean) => void): Command {
 interface DeviceOptions {
   address?: string;
   discoveryTimeout: string;
+}
+
+interface PairCommandOptions extends DeviceOptions {
+  mode: PairModeOption;
+  username?: string;
+  password?: string;
+  pairingString?: string;
+  name?: string;
+}
+
+interface SettingsCommandOptions extends DeviceOptions {
+  localOpen?: string;
+  localInitial?: string;
+  passwordOpen?: string;
+  passwordInvite?: string;
+  openPassword?: string;
+  openPairingRole?: string;
+}
+
+/** The settings flags given, as [key, value] pairs in a fixed order. */
+function settingsChanges(opts: SettingsCommandOptions): [SettingsKey, boolean | string][] {
+  const changes: [SettingsKey, boolean | string][] = [];
+  const flag = (key: SettingsKey, value: string | undefined, name: string) => {
+    if (value !== undefined) changes.push([key, parseOnOff(value, name)]);
+  };
+  flag('local-initial-pairing', opts.localInitial, '--local-initial');
+  flag('local-open-pairing', opts.localOpen, '--local-open');
+  flag('password-open-pairing', opts.passwordOpen, '--password-open');
+  flag('password-invite-pairing', opts.passwordInvite, '--password-invite');
+  if (opts.openPassword !== undefined) changes.push(['password-open-password', opts.openPassword]);
+  if (opts.openPairingRole !== undefined) changes.push(['open-pairing-role', opts.openPairingRole]);
+  return changes;
+}
+
+function parseOnOff(text: string, flag: string): boolean {
+  const value = text.toLowerCase();
+  if (['on', 'true', 'yes', '1'].includes(value)) return true;
+  if (['off', 'false', 'no', '0'].includes(value)) return false;
+  throw new CompanionError('usage', `${flag} takes on or off`);
+}
+
+function describeSettings(s: IamSettingsView): string {
+  const onOff = (b: boolean) => (b ? 'on' : 'off');
+  return [
+    `local initial pairing    ${onOff(s.LocalInitialPairing)}${s.InitialPairingUsername ? ` (first user: ${s.InitialPairingUsername})` : ''}`,
+    `local open pairing       ${onOff(s.LocalOpenPairing)}${s.PairingWindowSeconds > 0 ? ` (pairing window open for ${s.PairingWindowSeconds} s)` : ' (pairing window closed)'}`,
+    `password open pairing    ${onOff(s.PasswordOpenPairing)}${s.PasswordOpenPasswordSet ? ' (password set)' : ' (no password set)'}`,
+    `password invite pairing  ${onOff(s.PasswordInvitePairing)}`,
+    `open pairing role        ${s.OpenPairingRole ?? '(none)'}`,
+  ].join('\n');
+}
+
+function describeKeys(user: AclUser, own: string): string {
+  if (user.fingerprints.length === 0) return '(no key yet)';
+  return user.fingerprints
+    .map((f) => `${shortFingerprint(f.fingerprint)} …${f.name ? ` ${f.name}` : ''}${f.fingerprint === own ? ' (you)' : ''}`)
+    .join(', ');
 }
 
 async function withSession(ctx: Context, device: string | undefined, opts: DeviceOptions, use: (session: DeviceSession) => Promise<void>): Promise<void> {
