@@ -24,6 +24,10 @@ import type { DeviceCore, RequestContext } from './request-context';
 import { EVENTS } from '../shared/protocol/iam-api';
 import type { Logger } from './log';
 import { ControlServer } from './control-socket';
+import { SharedCapture, type FrameSource } from './video/capture';
+import { PatternSource } from './video/pattern-source';
+import { createFfmpegSource } from './video/ffmpeg-source';
+import { VideoService, type VideoOptions } from './video/video-service';
 
 export const APP_NAME = 'lancam-device';
 export const APP_VERSION = '0.1.0';
@@ -41,8 +45,28 @@ export interface DeviceOptions {
   iamStateFile?: string | undefined;
   limits?: Partial<ChannelLimits> | undefined;
   attemptLimits?: AttemptLimits | undefined;
+  video?: Partial<DeviceVideoOptions> | undefined;
   log: Logger;
 }
+
+export interface DeviceVideoOptions extends VideoOptions {
+  /** 'pattern' (the built-in test pattern), a file, an rtsp:// URL or /dev/videoN. */
+  source: string;
+  width: number;
+  height: number;
+  fps: number;
+  ffmpegPath?: string | undefined;
+}
+
+export const DEFAULT_VIDEO: DeviceVideoOptions = {
+  source: 'pattern',
+  width: 640,
+  height: 480,
+  fps: 30,
+  iceServers: [],
+  iceAddresses: [],
+  maxViewers: 16,
+};
 
 export class DeviceDaemon implements DeviceCore {
   private advertisement: Advertisement | undefined;
@@ -51,6 +75,7 @@ export class DeviceDaemon implements DeviceCore {
   readonly pairingWindow = new PairingWindow();
   readonly attempts: AttemptLimiter;
   readonly log: Logger;
+  readonly video: VideoService;
   /** Open channels, by the client key they authenticated with. */
   private readonly connections = new Map<string, Set<RequestContext>>();
 
@@ -67,6 +92,9 @@ export class DeviceDaemon implements DeviceCore {
   ) {
     this.log = options.log;
     this.attempts = new AttemptLimiter(options.attemptLimits ?? DEFAULT_ATTEMPT_LIMITS);
+    const video = { ...DEFAULT_VIDEO, ...options.video };
+    this.video = new VideoService(this, new SharedCapture(createSource(video, this.log), this.log), video);
+    this.onAccessChanged((fingerprints) => this.video.recheck(fingerprints));
     this.pairingWindow.on('change', ({ open, seconds, reason }) => {
       this.log.info(open ? `pairing window OPEN for ${seconds} s (${reason}): local open pairing is possible` : `pairing window closed (${reason})`);
       this.broadcast(EVENTS.pairingWindow, { open, seconds });
@@ -92,6 +120,7 @@ export class DeviceDaemon implements DeviceCore {
     daemon.registerRoutes();
     registerIamRoutes(router, daemon);
     registerPairingRoutes(router, daemon);
+    daemon.video.register(router);
     server.on('connection', (connection) => daemon.onConnection(connection));
     server.on('rejected', ({ remoteAddress, reason }) => options.log.info(`refused connection from ${remoteAddress}: ${reason}`));
     return daemon;
@@ -138,6 +167,7 @@ export class DeviceDaemon implements DeviceCore {
   /** mDNS goodbye, every channel closed, the port freed. Bounded in time. */
   async stop(): Promise<void> {
     this.pairingWindow.close('device stopping');
+    await this.video.close();
     await Promise.all([this.advertisement?.stop(), this.server.close(), this.control?.close()]);
     this.advertisement = undefined;
   }
@@ -148,7 +178,7 @@ export class DeviceDaemon implements DeviceCore {
     const modes: PairingMode[] = [];
     const allowed = (action: string) => this.iam.authorize(requester, action).effect === 'allow';
     const initialUser = s.InitialPairingUsername ? this.iam.user(s.InitialPairingUsername) : undefined;
-    if (s.LocalInitialPairing && requester.isLocal && (!initialUser || initialUser.Fingerprints.length === 0) && allowed(IamActions.PairingLocalInitial)) {
+    if (s.LocalInitialPairing && requester.isLocal && initialUser && initialUser.Fingerprints.length === 0 && allowed(IamActions.PairingLocalInitial)) {
       modes.push('local-initial');
     }
     if (s.LocalOpenPairing && requester.isLocal && this.pairingWindow.isOpen && allowed(IamActions.PairingLocalOpen)) modes.push('local-open');
@@ -205,6 +235,7 @@ export class DeviceDaemon implements DeviceCore {
     connection.peer.on('close', () => {
       // An exchange left unfinished counts as a failed guess.
       context.passwordAuth.pending?.ticket.settle(false);
+      this.video.connectionClosed(context);
       set.delete(context);
       if (set.size === 0) this.connections.delete(requester.fingerprint);
     });
@@ -243,6 +274,18 @@ export class DeviceDaemon implements DeviceCore {
 
 export function forbidden(action: string): RpcResponse {
   return errorResponse(Status.Forbidden, 'forbidden', `not allowed: ${action}`);
+}
+
+function createSource(video: DeviceVideoOptions, log: Logger): FrameSource {
+  if (video.source === 'pattern') return new PatternSource(video.width, video.height, video.fps);
+  return createFfmpegSource({
+    input: video.source,
+    width: video.width,
+    height: video.height,
+    fps: video.fps,
+    ...(video.ffmpegPath ? { ffmpegPath: video.ffmpegPath } : {}),
+    log,
+  });
 }
 
 function defaultFriendlyName(): string {

@@ -60,3 +60,38 @@ export async function readJsonFile(file: string): Promise<unknown | undefined> {
     throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/**
+ * Removes temp files that writeFileAtomic left beside `file` when a process died mid-write
+ * (they may hold a full copy of secret state). Call at start-up, before writing.
+ */
+export async function removeStaleTempFiles(file: string): Promise<number> {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  let removed = 0;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    // A temp file of a process that is still running is being written right now.
+    if (pid !== process.pid && isRunning(pid)) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

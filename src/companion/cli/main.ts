@@ -1,4 +1,5 @@
 /** Entry point of `lancam` (bin/lancam). */
+import { exitWhenFlushed } from '../../net/process-exit';
 import { runCli } from './program';
 
-process.exitCode = await runCli(process.argv.slice(2));
+exitWhenFlushed(await runCli(process.argv.slice(2)));

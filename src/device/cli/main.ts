@@ -1,4 +1,5 @@
 /** Entry point of `lancam-device` (bin/lancam-device). */
+import { exitWhenFlushed } from '../../net/process-exit';
 import { runDeviceCli } from './program';
 
-process.exitCode = await runDeviceCli(process.argv.slice(2));
+exitWhenFlushed(await runDeviceCli(process.argv.slice(2)));

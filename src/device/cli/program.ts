@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { groupFingerprint } from '../../shared/fingerprint';
-import { DeviceDaemon, DEFAULT_PORT, APP_NAME, APP_VERSION } from '../daemon';
+import { DeviceDaemon, DEFAULT_PORT, DEFAULT_VIDEO, APP_NAME, APP_VERSION } from '../daemon';
 import { createLogger } from '../log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { sendControlCommand } from '../control-socket';
@@ -25,6 +25,13 @@ interface RunOptions {
   handshakeTimeout: string;
   idleTimeout: string;
   maxConnectionsPerAddress: string;
+  source: string;
+  size: string;
+  fps: string;
+  iceAddress: string[];
+  iceServer: string[];
+  maxViewers: string;
+  ffmpeg?: string;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -54,6 +61,13 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--handshake-timeout <seconds>', 'time a client has from TCP connect to an open channel', String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000))
     .option('--idle-timeout <seconds>', 'close a channel that sends nothing for this long', String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
     .option('--max-connections-per-address <n>', 'open connections allowed from one source address', String(DEFAULT_LIMITS.maxConnectionsPerAddress))
+    .option('--source <source>', 'video: "pattern" (built-in test pattern), a video file, an rtsp:// URL or /dev/videoN', DEFAULT_VIDEO.source)
+    .option('--size <WxH>', 'video size', `${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}`)
+    .option('--fps <n>', 'video frame rate', String(DEFAULT_VIDEO.fps))
+    .option('--ice-address <addr>', 'offer only WebRTC candidates with this address (repeatable; default: all)', collect, [])
+    .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
+    .option('--max-viewers <n>', 'viewers at once', String(DEFAULT_VIDEO.maxViewers))
+    .option('--ffmpeg <path>', 'the ffmpeg binary for file, RTSP and camera sources', 'ffmpeg')
     .option('--quiet', 'no log lines on stderr')
     .action(async (opts: RunOptions) => {
       await run(opts);
@@ -91,6 +105,22 @@ async function run(opts: RunOptions): Promise<void> {
     idleTimeoutMs: seconds(opts.idleTimeout, '--idle-timeout') * 1000,
     maxConnectionsPerAddress: count(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
   };
+  const size = /^(\d{2,4})x(\d{2,4})$/.exec(opts.size);
+  const [width, height] = size ? [Number(size[1]), Number(size[2])] : [NaN, NaN];
+  if (!size || width % 2 || height % 2 || width < 16 || height < 16 || width > 3840 || height > 2160) throw new Error(`--size must be WxH with even numbers from 16x16 to 3840x2160, not "${opts.size}"`);
+  const fps = Number(opts.fps);
+  if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new Error(`--fps must be a whole number from 1 to 60, not "${opts.fps}"`);
+  for (const url of opts.iceServer) if (!/^(stun|stuns|turn|turns):/.test(url)) throw new Error(`--ice-server must be a stun: or turn: URL, not "${url}"`);
+  const video = {
+    source: opts.source,
+    width,
+    height,
+    fps,
+    iceAddresses: opts.iceAddress,
+    iceServers: opts.iceServer.map((urls) => ({ urls })),
+    maxViewers: count(opts.maxViewers, '--max-viewers'),
+    ffmpegPath: opts.ffmpeg,
+  };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
   const daemon = await DeviceDaemon.open({
     stateDir: opts.stateDir,
@@ -102,6 +132,7 @@ async function run(opts: RunOptions): Promise<void> {
     iamConfigFile: opts.iamConfig,
     iamStateFile: opts.iamState,
     limits,
+    video,
     log,
   });
   let address: { host: string; port: number };
@@ -114,41 +145,8 @@ async function run(opts: RunOptions): Promise<void> {
     throw err;
   }
 
-  const state = daemon.iam.state;
-  const mdns = opts.mdns ? (opts.mdnsInterface ?? 'all interfaces') : 'off';
-  const lines = [
-    `${APP_NAME} ${APP_VERSION}${daemon.firstRun ? ' (first run: created identity and IAM files)' : ''}`,
-    `  name         ${daemon.iam.friendlyName}`,
-    `  device id    ${daemon.deviceId}`,
-    `  product id   ${daemon.productId}`,
-    `  fingerprint  ${groupFingerprint(daemon.fingerprint)}`,
-    `  state        ${daemon.paths.stateDir}`,
-    `  mDNS         ${mdns}`,
-    `listening on ${address.host}:${address.port}`,
-  ];
-  const initial = state.InitialPairingUsername ? daemon.iam.user(state.InitialPairingUsername) : undefined;
-  if (state.LocalInitialPairing && (!initial || initial.Fingerprints.length === 0)) {
-    lines.push(`To pair as the owner ("${state.InitialPairingUsername ?? 'admin'}") from this network: lancam pair ${daemon.deviceId}`);
-  } else {
-    lines.push(`Paired users: ${state.Users.filter((u) => u.Fingerprints.length > 0).length}. To add someone: lancam user invite ${daemon.deviceId} <username> --role Guest`);
-  }
-  lines.push(`Pairing button: ${process.stdin.isTTY ? 'press p here, ' : ''}run "lancam-device pair-window${opts.stateDir === defaultStateDir() ? '' : ` --state-dir ${opts.stateDir}`}", or send SIGUSR1 (pid ${process.pid})`);
-  process.stdout.write(`${lines.join('\n')}\n`);
-
-  const pressButton = (reason: string) => daemon.pairingWindow.open(DEFAULT_WINDOW_SECONDS, reason);
-  process.on('SIGUSR1', () => pressButton('SIGUSR1'));
-  if (process.stdin.isTTY) {
-    process.stdin.setRawMode(true);
-    process.stdin.resume();
-    process.stdin.on('data', (key: Buffer) => {
-      const k = key.toString('utf8');
-      if (k === 'p' || k === 'P') pressButton('key press');
-      // Raw mode swallows Ctrl-C: turn it back into SIGINT.
-      else if (k === '\u0003') process.kill(process.pid, 'SIGINT');
-    });
-  }
-
-  await new Promise<void>((resolve) => {
+  // Signal handlers first: a SIGTERM right after "listening on" must still stop cleanly.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (process.stdin.isTTY) {
@@ -169,6 +167,42 @@ async function run(opts: RunOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  const pressButton = (reason: string) => daemon.pairingWindow.open(DEFAULT_WINDOW_SECONDS, reason);
+  process.on('SIGUSR1', () => pressButton('SIGUSR1'));
+
+  const state = daemon.iam.state;
+  const mdns = opts.mdns ? (opts.mdnsInterface ?? 'all interfaces') : 'off';
+  const lines = [
+    `${APP_NAME} ${APP_VERSION}${daemon.firstRun ? ' (first run: created identity and IAM files)' : ''}`,
+    `  name         ${daemon.iam.friendlyName}`,
+    `  device id    ${daemon.deviceId}`,
+    `  product id   ${daemon.productId}`,
+    `  fingerprint  ${groupFingerprint(daemon.fingerprint)}`,
+    `  state        ${daemon.paths.stateDir}`,
+    `  mDNS         ${mdns}`,
+    `  video        ${opts.source === 'pattern' ? 'test pattern' : opts.source} ${width}x${height}@${fps}`,
+    `listening on ${address.host}:${address.port}`,
+  ];
+  const initial = state.InitialPairingUsername ? daemon.iam.user(state.InitialPairingUsername) : undefined;
+  if (state.LocalInitialPairing && initial && initial.Fingerprints.length === 0) {
+    lines.push(`To pair as the owner ("${state.InitialPairingUsername ?? 'admin'}") from this network: lancam pair ${daemon.deviceId}`);
+  } else {
+    lines.push(`Paired users: ${state.Users.filter((u) => u.Fingerprints.length > 0).length}. To add someone: lancam user invite ${daemon.deviceId} <username> --role Guest`);
+  }
+  lines.push(`Pairing button: ${process.stdin.isTTY ? 'press p here, ' : ''}run "lancam-device pair-window${opts.stateDir === defaultStateDir() ? '' : ` --state-dir ${opts.stateDir}`}", or send SIGUSR1 (pid ${process.pid})`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  if (process.stdin.isTTY) {
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    process.stdin.on('data', (key: Buffer) => {
+      const k = key.toString('utf8');
+      if (k === 'p' || k === 'P') pressButton('key press');
+      // Raw mode swallows Ctrl-C: turn it back into SIGINT.
+      else if (k === '\u0003') process.kill(process.pid, 'SIGINT');
+    });
+  }
+  await stopped;
 }
 
 function seconds(text: string, flag: string): number {
@@ -181,4 +215,8 @@ function count(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`${flag} must be a whole number from 1 to 100000, not "${text}"`);
   return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

@@ -5,7 +5,7 @@
  * changes nothing.
  */
 import { randomInt } from 'node:crypto';
-import { writeJsonAtomic } from '../../net/atomic-file';
+import { removeStaleTempFiles, writeJsonAtomic } from '../../net/atomic-file';
 import { createDefaultIam } from '../../shared/iam/defaults';
 import { evaluate, IamAttributeNames, type IamAttributes, type IamDecision } from '../../shared/iam/policy-engine';
 import {
@@ -58,6 +58,8 @@ export class IamService {
    * exists but fails validation stops here with the reason; the file is not touched.
    */
   static async open(files: IamFiles, options: { friendlyName: string; log: Logger }): Promise<{ iam: IamService; created: boolean }> {
+    const stale = (await removeStaleTempFiles(files.iamStateFile)) + (await removeStaleTempFiles(files.iamConfigFile));
+    if (stale > 0) options.log.info(`removed ${stale} temp file(s) left by an interrupted write`);
     const [configJson, stateJson] = [await readJsonFileOrExplain(files.iamConfigFile), await readJsonFileOrExplain(files.iamStateFile)];
     let config: IamConfig;
     let state: IamState;

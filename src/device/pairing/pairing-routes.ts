@@ -49,19 +49,18 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     const { FingerprintName } = parseBody(localInitialBody, body ?? {});
     requireAction(core, ctx, IamActions.PairingLocalInitial);
     assertLocal(ctx, 'local initial');
-    if (!iam.state.LocalInitialPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'local initial pairing is switched off on this camera');
-    const username = iam.state.InitialPairingUsername;
-    if (!username) throw new RouteError(Status.Forbidden, 'mode-off', 'this camera names no initial user');
     assertNotPaired(ctx);
     const user = await iam.mutate((draft) => {
       claimKey(draft, ctx);
-      let initial = draft.Users.find((u) => u.Username === username);
-      if (initial && initial.Fingerprints.length > 0) throw new RouteError(Status.Conflict, 'already-owned', 'this camera already has its initial user paired');
-      if (!initial) {
-        initial = { Username: username, Role: administratorRole(core), Fingerprints: [] };
-        draft.Users.push(initial);
-      }
+      const username = draft.InitialPairingUsername;
+      const initial = username ? draft.Users.find((u) => u.Username === username) : undefined;
+      // The initial user is never re-created: once removed, nobody can claim it from the LAN.
+      if (!initial) throw new RouteError(Status.NotFound, 'no-initial-user', 'this camera has no initial user to pair as (it was removed)');
+      if (initial.Fingerprints.length > 0) throw new RouteError(Status.Conflict, 'already-owned', 'this camera already has its initial user paired');
+      if (!draft.LocalInitialPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'local initial pairing is switched off on this camera');
       initial.Fingerprints.push(fingerprintEntry(ctx, FingerprintName));
+      // Once only: removing the owner's key later must not reopen the camera to anyone on the LAN.
+      draft.LocalInitialPairing = false;
       return initial;
     });
     return paired(user, 'local initial pairing', ctx);
@@ -195,10 +194,4 @@ function openPairingRole(core: DeviceCore, draft: IamState): string {
     throw new RouteError(Status.Forbidden, 'no-open-role', 'this camera has no valid role for open pairing (OpenPairingRole)');
   }
   return role;
-}
-
-function administratorRole(core: DeviceCore): string {
-  const roles = core.iam.config.Roles.map((r) => r.Id);
-  if (roles.includes('Administrator')) return 'Administrator';
-  throw new RouteError(Status.Forbidden, 'no-admin-role', `the IAM config has no Administrator role (roles: ${roles.join(', ')}); the initial user must exist in the state`);
 }
