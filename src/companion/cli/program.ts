@@ -8,6 +8,8 @@ import { openHome, resolveHome, type ClientHome } from '../home';
 import { KnownDeviceStore, type KnownDevice } from '../known-devices';
 import { Discovery, type DiscoveredDevice } from '../discovery';
 import { DeviceSession, parseAddress, type DeviceTarget } from '../device-session';
+import { CameraViewer } from '../video/camera-viewer';
+import { writePng } from '../video/snapshot';
 import { createOutput, reportFailure, table, type Output } from './output';
 import { pair, PAIR_MODE_OPTIONS, type PairModeOption, type PairResult } from '../pairing';
 import { getSettings, inviteUser, listUsers, deleteUser, renameDevice, setRole, setSetting, type AclUser } from '../acl';
@@ -19,6 +21,7 @@ interface GlobalOptions {
   mdnsInterface?: string;
   bind?: string;
   json?: boolean;
+  iceAddress?: string[];
 }
 
 interface Context {
@@ -54,6 +57,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     .option('--mdns-interface <addr>', 'interface address to browse mDNS on (default: all interfaces)')
     .option('--bind <addr>', 'local source address for connections to cameras')
     .option('--json', 'print machine-readable JSON')
+    .option('--ice-address <addr>', 'use only WebRTC candidates with this address (repeatable; default: all)', (v: string, prev: string[] = []) => [...prev, v])
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined })
     .showHelpAfterError(false);
@@ -299,6 +303,53 @@ function buildProgram(setJson: (json: boolean) => void): Command {
       ctx.out.result(`Renamed ${deviceId} to "${name}".`, { deviceId, friendlyName: name });
     });
   });
+
+  deviceCommand('snapshot', 'save one frame of a camera\'s live video as a PNG')
+    .requiredOption('-o, --output <file>', 'PNG file to write')
+    .option('--timeout <seconds>', 'how long to wait for a frame', '10')
+    .action(async (device: string | undefined, opts: DeviceOptions & { output: string; timeout: string }) => {
+      const ctx = await context();
+      const timeoutMs = parseSeconds(opts.timeout, '--timeout') * 1000;
+      await withSession(ctx, device, opts, async (session) => {
+        const viewer = await CameraViewer.open(session, { iceAddresses: ctx.global.iceAddress ?? [] });
+        try {
+          const frame = await viewer.nextFrame(timeoutMs);
+          await writePng(frame, opts.output);
+          ctx.out.result(`Saved a ${frame.width}x${frame.height} frame to ${opts.output}.`, { file: opts.output, width: frame.width, height: frame.height });
+        } finally {
+          viewer.close();
+        }
+      });
+    });
+
+  deviceCommand('watch', 'watch a camera\'s live video and report frame rate, bitrate and latency')
+    .option('--seconds <n>', 'how long to watch', '10')
+    .action(async (device: string | undefined, opts: DeviceOptions & { seconds: string }) => {
+      const ctx = await context();
+      const seconds = parseSeconds(opts.seconds, '--seconds');
+      await withSession(ctx, device, opts, async (session) => {
+        const viewer = await CameraViewer.open(session, { iceAddresses: ctx.global.iceAddress ?? [] });
+        try {
+          await viewer.nextFrame(Math.max(10_000, seconds * 1000));
+          const ended = await Promise.race([sleep(seconds * 1000).then(() => undefined), viewer.closed()]);
+          const s = await viewer.stats();
+          if (ended !== undefined) throw new CompanionError('video-closed', `video ended after ${s.frames} frames: ${ended}`);
+          const { frames: _frames, ...result } = s;
+          ctx.out.result(
+            [
+              `${s.width}x${s.height}, first frame after ${s.timeToFirstFrameMs ?? '?'} ms`,
+              `  frame rate      ${s.fps} fps (${s.framesDropped} dropped)`,
+              `  bitrate         ${s.bitrateKbps} kbit/s`,
+              `  round trip      ${s.rttMs ?? '?'} ms`,
+              `  glass to glass  ${s.glassToGlassMs === null ? 'unknown (the camera does not send the test pattern)' : `${s.glassToGlassMs} ms`}`,
+            ].join('\n'),
+            result,
+          );
+        } finally {
+          viewer.close();
+        }
+      });
+    });
 
   program
     .command('whoami')

@@ -1,0 +1,218 @@
+/**
+ * Watching a camera from Node (the CLI, tests, benchmarks): WebRTC with @roamhq/wrtc, signaled
+ * over the device session, frames delivered as I420 with the time they arrived. Measures what
+ * `lancam watch` reports: time to first frame, frame rate, bitrate, dropped frames, round-trip
+ * time, and glass-to-glass latency read from the test pattern's pixels.
+ */
+import { randomBytes } from 'node:crypto';
+import wrtc from '@roamhq/wrtc';
+import { SIGNALING_EVENT, SIGNALING_PATH, signalingEnvelopeSchema, type SignalingMessage } from '../../shared/protocol/webrtc-api';
+import { ViewerPeer, type PeerConnectionLike } from '../../shared/video/viewer-peer';
+import { decodeI420 } from '../../shared/video/test-pattern';
+import { CompanionError } from '../errors';
+import type { DeviceSession } from '../device-session';
+
+export interface I420Frame {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export interface ViewerOptions {
+  /** Only use WebRTC candidates with these addresses (empty: all). */
+  iceAddresses?: string[];
+  /** Called for every decoded frame; the frame's buffer is only valid during the call. */
+  onFrame?: (frame: I420Frame, receivedAtMs: number) => void;
+}
+
+export interface WatchStats {
+  timeToFirstFrameMs: number | null;
+  fps: number;
+  bitrateKbps: number;
+  framesDropped: number;
+  rttMs: number | null;
+  glassToGlassMs: number | null;
+  width: number;
+  height: number;
+  frames: number;
+}
+
+interface Sink {
+  onframe: ((event: { frame: I420Frame }) => void) | null;
+  stop(): void;
+}
+
+export class CameraViewer {
+  private readonly sessionId = randomBytes(8).toString('base64url');
+  private readonly peer: ViewerPeer;
+  private sink: Sink | undefined;
+  private readonly startedAt = performance.now();
+  private firstFrameAt: number | undefined;
+  private frames = 0;
+  private width = 0;
+  private height = 0;
+  private lastFrameNumber: number | undefined;
+  private patternGaps = 0;
+  private readonly latencies: number[] = [];
+  private readonly frameWaiters: ((frame: I420Frame) => void)[] = [];
+  private closeReason: string | undefined;
+  private readonly closeWaiters: ((reason: string) => void)[] = [];
+  private readonly offEvent: () => void;
+
+  private constructor(
+    private readonly session: DeviceSession,
+    private readonly options: ViewerOptions,
+  ) {
+    this.peer = new ViewerPeer({
+      createPeerConnection: (config) => new wrtc.RTCPeerConnection(config) as unknown as PeerConnectionLike,
+      send: (message) => this.send(message),
+      iceAddresses: options.iceAddresses ?? [],
+      onTrack: (track) => this.attach(track),
+      onClose: (reason) => this.onClosed(reason),
+    });
+    const onEvent = (event: { event: string; body?: unknown }) => {
+      if (event.event !== SIGNALING_EVENT) return;
+      const parsed = signalingEnvelopeSchema.safeParse(event.body);
+      if (!parsed.success || parsed.data.Session !== this.sessionId) return;
+      this.peer.receive(parsed.data.Message).catch((err: unknown) => this.peer.close(`signaling failed: ${(err as Error).message}`));
+    };
+    const peer = session.channel.peer;
+    peer.on('event', onEvent);
+    const onChannelClose = () => this.peer.close('the connection to the camera closed', false);
+    peer.on('close', onChannelClose);
+    this.offEvent = () => {
+      peer.off('event', onEvent);
+      peer.off('close', onChannelClose);
+    };
+  }
+
+  /** Asks the camera for video; resolves once the camera accepted (frames follow). */
+  static async open(session: DeviceSession, options: ViewerOptions = {}): Promise<CameraViewer> {
+    const viewer = new CameraViewer(session, options);
+    try {
+      await viewer.peer.start();
+    } catch (err) {
+      viewer.offEvent();
+      throw err;
+    }
+    return viewer;
+  }
+
+  get closedReason(): string | undefined {
+    return this.closeReason;
+  }
+
+  /** The next decoded frame (a copy), or an error after `timeoutMs` or when the session ends. */
+  nextFrame(timeoutMs: number): Promise<I420Frame> {
+    return new Promise((resolve, reject) => {
+      if (this.closeReason) return reject(new CompanionError('video-closed', `video ended: ${this.closeReason}`));
+      const timer = setTimeout(() => {
+        remove();
+        reject(new CompanionError('timeout', `no video frame within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onClose = (reason: string) => {
+        clearTimeout(timer);
+        remove();
+        reject(new CompanionError('video-closed', `video ended: ${reason}`));
+      };
+      const waiter = (frame: I420Frame) => {
+        clearTimeout(timer);
+        remove();
+        resolve({ width: frame.width, height: frame.height, data: Uint8Array.from(frame.data) });
+      };
+      const remove = () => {
+        this.frameWaiters.splice(this.frameWaiters.indexOf(waiter) >>> 0, 1);
+        this.closeWaiters.splice(this.closeWaiters.indexOf(onClose) >>> 0, 1);
+      };
+      this.frameWaiters.push(waiter);
+      this.closeWaiters.push(onClose);
+    });
+  }
+
+  /** Resolves with the reason when the session ends (revoked, camera gone, closed). */
+  closed(): Promise<string> {
+    if (this.closeReason) return Promise.resolve(this.closeReason);
+    return new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+
+  /** Statistics since the session started. */
+  async stats(): Promise<WatchStats> {
+    const elapsed = this.firstFrameAt === undefined ? 0 : (performance.now() - this.firstFrameAt) / 1000;
+    const report = await this.rawStats();
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return {
+      timeToFirstFrameMs: this.firstFrameAt === undefined ? null : round(this.firstFrameAt - this.startedAt),
+      fps: elapsed > 0 ? round((this.frames - 1) / elapsed) : 0,
+      bitrateKbps: elapsed > 0 ? round((report.bytesReceived * 8) / 1000 / elapsed) : 0,
+      framesDropped: Math.max(report.framesDropped, this.patternGaps),
+      rttMs: report.rttMs,
+      glassToGlassMs: sorted.length ? round(sorted[Math.floor(sorted.length / 2)]!) : null,
+      width: this.width,
+      height: this.height,
+      frames: this.frames,
+    };
+  }
+
+  close(): void {
+    this.peer.close();
+  }
+
+  private async send(message: SignalingMessage): Promise<void> {
+    await this.session.call('POST', SIGNALING_PATH, { Session: this.sessionId, Message: message });
+  }
+
+  private attach(track: unknown): void {
+    const sink = new wrtc.nonstandard.RTCVideoSink(track as never) as unknown as Sink;
+    this.sink = sink;
+    sink.onframe = ({ frame }) => this.onFrame(frame);
+  }
+
+  private onFrame(frame: I420Frame): void {
+    const now = Date.now();
+    if (this.firstFrameAt === undefined) this.firstFrameAt = performance.now();
+    this.frames++;
+    this.width = frame.width;
+    this.height = frame.height;
+    const stamp = decodeI420(frame);
+    if (stamp) {
+      this.latencies.push(now - stamp.captureTimeMs);
+      if (this.latencies.length > 10_000) this.latencies.shift();
+      if (this.lastFrameNumber !== undefined && stamp.frameNumber > this.lastFrameNumber + 1) this.patternGaps += stamp.frameNumber - this.lastFrameNumber - 1;
+      this.lastFrameNumber = stamp.frameNumber;
+    }
+    this.options.onFrame?.(frame, now);
+    for (const waiter of this.frameWaiters.slice()) waiter(frame);
+  }
+
+  private onClosed(reason: string): void {
+    this.closeReason = reason;
+    this.sink?.stop();
+    this.offEvent();
+    for (const waiter of this.closeWaiters.splice(0)) waiter(reason);
+  }
+
+  private async rawStats(): Promise<{ bytesReceived: number; framesDropped: number; rttMs: number | null }> {
+    const out = { bytesReceived: 0, framesDropped: 0, rttMs: null as number | null };
+    const pc = this.peer.peerConnection;
+    if (!pc) return out;
+    try {
+      const report = (await pc.getStats()) as Map<string, Record<string, unknown>>;
+      for (const stat of report.values()) {
+        if (stat.type === 'inbound-rtp' && stat.kind === 'video') {
+          out.bytesReceived += Number(stat.bytesReceived ?? 0);
+          out.framesDropped += Number(stat.framesDropped ?? 0);
+        }
+        if (stat.type === 'candidate-pair' && stat.nominated && typeof stat.currentRoundTripTime === 'number') {
+          out.rttMs = round(stat.currentRoundTripTime * 1000);
+        }
+      }
+    } catch {
+      // Stats are best effort; the frame counts above do not depend on them.
+    }
+    return out;
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

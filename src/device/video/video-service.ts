@@ -1,0 +1,224 @@
+/**
+ * Live video on the device: one WebRTC session per viewer, signaled over the authenticated
+ * channel and gated by IAM on every message. Access is re-checked whenever IAM changes for a
+ * viewer's key, so a removed user (or a role that loses Webrtc:VideoStream) loses a running
+ * stream at once.
+ */
+import wrtc from '@roamhq/wrtc';
+import { RouteError, type RpcRouter } from '../../net/rpc-router';
+import { WebrtcActions } from '../../shared/iam/actions';
+import { Status } from '../../shared/protocol/status';
+import {
+  candidateAllowed,
+  MAX_SESSIONS_PER_CONNECTION,
+  SIGNALING_EVENT,
+  SIGNALING_PATH,
+  signalingEnvelopeSchema,
+  type IceServer,
+  type SignalingMessage,
+} from '../../shared/protocol/webrtc-api';
+import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+import type { SharedCapture } from './capture';
+
+export interface VideoOptions {
+  /** ICE servers handed to both ends (none unless the owner configures some). */
+  iceServers: IceServer[];
+  /** Only candidates with these addresses are signaled (empty: all). */
+  iceAddresses: string[];
+  /** Viewers at once, over all connections. */
+  maxViewers: number;
+}
+
+interface DevicePeerConnection {
+  signalingState: string;
+  connectionState: string;
+  onicecandidate: ((e: { candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null }) => void) | null;
+  onconnectionstatechange: (() => void) | null;
+  addTrack(track: unknown): unknown;
+  createOffer(): Promise<{ type: 'offer'; sdp: string }>;
+  createAnswer(): Promise<{ type: 'answer'; sdp: string }>;
+  setLocalDescription(d: { type: string; sdp?: string }): Promise<void>;
+  setRemoteDescription(d: { type: string; sdp?: string }): Promise<void>;
+  addIceCandidate(c: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }): Promise<void>;
+  close(): void;
+}
+
+const DISCONNECTED_GRACE_MS = 4000;
+
+class ViewerSession {
+  private pc: DevicePeerConnection | undefined;
+  private track: Awaited<ReturnType<SharedCapture['acquire']>> | undefined;
+  private makingOffer = false;
+  private closed = false;
+  private disconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly context: RequestContext,
+    readonly id: string,
+    private readonly service: VideoService,
+  ) {}
+
+  async setup(): Promise<void> {
+    this.track = await this.service.capture.acquire();
+    const pc = new wrtc.RTCPeerConnection({ iceServers: this.service.options.iceServers }) as unknown as DevicePeerConnection;
+    this.pc = pc;
+    pc.onicecandidate = ({ candidate }) => {
+      if (!candidate || !candidateAllowed(candidate.candidate, this.service.options.iceAddresses)) return;
+      this.send({ type: 'CANDIDATE', candidate: { candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? null, sdpMLineIndex: candidate.sdpMLineIndex ?? null } });
+    };
+    pc.onconnectionstatechange = () => this.onConnectionState();
+    pc.addTrack(this.track);
+    this.send({ type: 'SETUP_RESPONSE', iceServers: this.service.options.iceServers });
+    this.makingOffer = true;
+    try {
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      this.send({ type: 'DESCRIPTION', description: { type: 'offer', sdp: offer.sdp } });
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  async receive(message: SignalingMessage): Promise<void> {
+    const pc = this.pc;
+    if (!pc || this.closed) throw new RouteError(Status.NotFound, 'no-session', 'this video session has ended');
+    switch (message.type) {
+      case 'DESCRIPTION': {
+        const description = message.description;
+        // The camera is the impolite peer: it ignores a viewer's offer that collides with its own.
+        const collision = description.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+        if (collision) return;
+        try {
+          await pc.setRemoteDescription(description);
+          if (description.type === 'offer') {
+            const answer = await pc.createAnswer();
+            await pc.setLocalDescription(answer);
+            this.send({ type: 'DESCRIPTION', description: { type: 'answer', sdp: answer.sdp } });
+          }
+        } catch (err) {
+          throw new RouteError(Status.BadRequest, 'bad-description', `the description was not accepted: ${(err as Error).message}`);
+        }
+        return;
+      }
+      case 'CANDIDATE':
+        if (!candidateAllowed(message.candidate.candidate, this.service.options.iceAddresses)) return;
+        try {
+          await pc.addIceCandidate(message.candidate);
+        } catch (err) {
+          throw new RouteError(Status.BadRequest, 'bad-candidate', `the candidate was not accepted: ${(err as Error).message}`);
+        }
+        return;
+      case 'CLOSE':
+        this.close(message.reason ?? 'closed by the viewer', false);
+        return;
+      default:
+        throw new RouteError(Status.BadRequest, 'unexpected-message', `${message.type} is not expected now`);
+    }
+  }
+
+  close(reason: string, tellViewer = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
+    if (tellViewer) this.send({ type: 'CLOSE', reason });
+    this.pc?.close();
+    if (this.track) this.service.capture.release(this.track);
+    this.service.forget(this, reason);
+  }
+
+  private onConnectionState(): void {
+    const state = this.pc?.connectionState;
+    if (state === 'failed') this.close('the WebRTC connection failed');
+    else if (state === 'closed') this.close('the WebRTC connection closed', false);
+    else if (state === 'disconnected') {
+      // A viewer that vanished: give ICE a moment to recover, then clean up.
+      this.disconnectTimer ??= setTimeout(() => this.close('the viewer went away'), DISCONNECTED_GRACE_MS);
+    } else if (state === 'connected' && this.disconnectTimer) {
+      clearTimeout(this.disconnectTimer);
+      this.disconnectTimer = undefined;
+    }
+  }
+
+  private send(message: SignalingMessage): void {
+    if (this.context.connection.peer.isOpen) this.context.connection.peer.emitEvent(SIGNALING_EVENT, { Session: this.id, Message: message });
+  }
+}
+
+export class VideoService {
+  private readonly sessions = new Map<RequestContext, Map<string, ViewerSession>>();
+
+  constructor(
+    private readonly core: DeviceCore,
+    readonly capture: SharedCapture,
+    readonly options: VideoOptions,
+  ) {}
+
+  get viewerCount(): number {
+    let n = 0;
+    for (const map of this.sessions.values()) n += map.size;
+    return n;
+  }
+
+  register(router: RpcRouter<RequestContext>): void {
+    router.on('POST', SIGNALING_PATH, async (_p, body, ctx) => {
+      const { Session, Message } = parseBody(signalingEnvelopeSchema, body);
+      requireAction(this.core, ctx, WebrtcActions.Signaling);
+      const mine = this.sessions.get(ctx) ?? new Map<string, ViewerSession>();
+      if (Message.type === 'SETUP_REQUEST') {
+        requireAction(this.core, ctx, WebrtcActions.VideoStream);
+        if (mine.has(Session)) throw new RouteError(Status.Conflict, 'session-exists', `video session "${Session}" exists already`);
+        if (mine.size >= MAX_SESSIONS_PER_CONNECTION) throw new RouteError(Status.TooManyRequests, 'too-many-sessions', `at most ${MAX_SESSIONS_PER_CONNECTION} video sessions per connection`);
+        if (this.viewerCount >= this.options.maxViewers) throw new RouteError(Status.ServiceUnavailable, 'camera-busy', `the camera serves ${this.options.maxViewers} viewers already`);
+        const session = new ViewerSession(ctx, Session, this);
+        mine.set(Session, session);
+        this.sessions.set(ctx, mine);
+        try {
+          await session.setup();
+        } catch (err) {
+          session.close(`setup failed: ${(err as Error).message}`);
+          throw new RouteError(Status.InternalError, 'setup-failed', `could not start video: ${(err as Error).message}`);
+        }
+        this.core.log.info(`video: session ${Session} for ${describe(this.core, ctx)} started (${this.viewerCount} viewer(s))`);
+        return { status: Status.Changed };
+      }
+      const session = mine.get(Session);
+      if (!session) throw new RouteError(Status.NotFound, 'no-session', `no video session "${Session}" on this connection`);
+      await session.receive(Message);
+      return { status: Status.Changed };
+    });
+  }
+
+  /** The connection closed: its sessions end. */
+  connectionClosed(ctx: RequestContext): void {
+    for (const session of [...(this.sessions.get(ctx)?.values() ?? [])]) session.close('the viewer disconnected', false);
+    this.sessions.delete(ctx);
+  }
+
+  /** IAM changed for these keys: sessions that may no longer stream are cut now. */
+  recheck(fingerprints: readonly string[]): void {
+    const affected = new Set(fingerprints);
+    for (const [ctx, map] of this.sessions) {
+      if (!affected.has(ctx.requester.fingerprint)) continue;
+      const allowed = this.core.iam.authorize(ctx.requester, WebrtcActions.VideoStream).effect === 'allow';
+      if (allowed) continue;
+      for (const session of [...map.values()]) session.close('access revoked');
+    }
+  }
+
+  forget(session: ViewerSession, reason: string): void {
+    const map = this.sessions.get(session.context);
+    if (!map?.delete(session.id)) return;
+    if (map.size === 0) this.sessions.delete(session.context);
+    this.core.log.info(`video: session ${session.id} for ${describe(this.core, session.context)} ended: ${reason} (${this.viewerCount} viewer(s))`);
+  }
+
+  async close(): Promise<void> {
+    for (const map of [...this.sessions.values()]) for (const session of [...map.values()]) session.close('the camera is shutting down');
+    await this.capture.close();
+  }
+}
+
+function describe(core: DeviceCore, ctx: RequestContext): string {
+  const user = core.iam.userByFingerprint(ctx.requester.fingerprint);
+  return user ? `user ${user.Username}` : `client ${ctx.requester.fingerprint.slice(0, 12)}…`;
+}

@@ -1,0 +1,62 @@
+/**
+ * WebRTC signaling over the lancam channel, with Nabto WebRTC's message shapes:
+ *
+ *   {type: 'SETUP_REQUEST'}                                    viewer -> device: I want video
+ *   {type: 'SETUP_RESPONSE', iceServers}                       device -> viewer: accepted
+ *   {type: 'DESCRIPTION', description: {type, sdp}}            either way (perfect negotiation)
+ *   {type: 'CANDIDATE', candidate: {candidate, sdpMid, ...}}   either way
+ *   {type: 'CLOSE', reason}                                    either way: the session ends
+ *
+ * Viewer -> device:  POST /webrtc/signaling {Session, Message}   204 | 400 | 403 | 404 | 429
+ * Device -> viewer:  event 'webrtc-signaling' {Session, Message}
+ *
+ * Every message is checked against IAM (`Webrtc:Signaling`; a SETUP_REQUEST also needs
+ * `Webrtc:VideoStream`). The device is the offerer; the viewer is the polite peer.
+ */
+import { z } from 'zod';
+
+export const SIGNALING_PATH = '/webrtc/signaling';
+export const SIGNALING_EVENT = 'webrtc-signaling';
+/** Sessions a single connection may hold at once. */
+export const MAX_SESSIONS_PER_CONNECTION = 4;
+
+export const iceServerSchema = z.strictObject({
+  urls: z.union([z.string().max(512), z.array(z.string().max(512)).max(8)]),
+  username: z.string().max(512).optional(),
+  credential: z.string().max(512).optional(),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
+export const sessionDescriptionSchema = z.strictObject({
+  type: z.enum(['offer', 'answer', 'pranswer', 'rollback']),
+  sdp: z.string().max(32 * 1024).optional(),
+});
+
+export const iceCandidateSchema = z.strictObject({
+  candidate: z.string().max(1024),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+export const signalingMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('SETUP_REQUEST') }),
+  z.strictObject({ type: z.literal('SETUP_RESPONSE'), iceServers: z.array(iceServerSchema).max(8) }),
+  z.strictObject({ type: z.literal('DESCRIPTION'), description: sessionDescriptionSchema }),
+  z.strictObject({ type: z.literal('CANDIDATE'), candidate: iceCandidateSchema }),
+  z.strictObject({ type: z.literal('CLOSE'), reason: z.string().max(200).optional() }),
+]);
+export type SignalingMessage = z.infer<typeof signalingMessageSchema>;
+
+export const sessionIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+export const signalingEnvelopeSchema = z.strictObject({ Session: sessionIdSchema, Message: signalingMessageSchema });
+export type SignalingEnvelope = z.infer<typeof signalingEnvelopeSchema>;
+
+/** Keeps only candidates whose address is in `allowed` (an empty list allows all). */
+export function candidateAllowed(candidate: string, allowed: readonly string[]): boolean {
+  if (allowed.length === 0) return true;
+  // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
+  const address = candidate.replace(/^candidate:/, '').split(' ')[4];
+  return address !== undefined && allowed.includes(address);
+}
