@@ -65,4 +65,5 @@ export default tseslint.config(
     ],
   }),
   forbid(['test/**', 'bench/**'], []),
+  { files: ['src/renderer/**'], languageOptions: { globals: { ...globals.browser } } },
 );

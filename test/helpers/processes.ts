@@ -10,10 +10,15 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED = path.resolve(REPO, '../shared');
-const DEVICE_BIN = path.join(REPO, 'bin/lancam-device');
-const CLI_BIN = path.join(REPO, 'bin/lancam');
+export const DEVICE_BIN = path.join(REPO, 'bin/lancam-device');
+export const CLI_BIN = path.join(REPO, 'bin/lancam');
 
 const cleanups: (() => Promise<void>)[] = [];
+
+/** Registers a cleanup that cleanupAll() runs (last registered, first run). */
+export function onCleanup(cleanup: () => Promise<void>): void {
+  cleanups.push(cleanup);
+}
 
 /** Runs every registered cleanup (call from afterEach/afterAll). */
 export async function cleanupAll(): Promise<void> {
@@ -50,6 +55,13 @@ export interface StartDeviceOptions {
   env?: NodeJS.ProcessEnv;
   /** Resolve on this exit instead of on "listening" (for tests of start-up failures). */
   expectExit?: boolean;
+  /** A command prefix, e.g. ['ip', 'netns', 'exec', NAME] to run inside a network namespace. */
+  wrap?: string[];
+}
+
+/** The command and arguments to spawn `node <script> …args`, optionally behind a prefix. */
+export function nodeCommand(script: string, args: string[], wrap: string[] = []): [string, string[]] {
+  return wrap.length > 0 ? [wrap[0]!, [...wrap.slice(1), process.execPath, script, ...args]] : [process.execPath, [script, ...args]];
 }
 
 export async function startDevice(options: StartDeviceOptions = {}): Promise<DeviceProcess> {
@@ -62,7 +74,8 @@ export async function startDevice(options: StartDeviceOptions = {}): Promise<Dev
     ...(options.name ? ['--name', options.name] : []),
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, [DEVICE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const [command, commandArgs] = nodeCommand(DEVICE_BIN, args, options.wrap);
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -125,10 +138,11 @@ export interface CliResult {
 }
 
 /** Runs `lancam` with a home directory (and loopback mDNS), bounded in time. */
-export function runCli(args: string[], options: { home: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = { home: '' }): Promise<CliResult> {
+export function runCli(args: string[], options: { home: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; wrap?: string[] } = { home: '' }): Promise<CliResult> {
   const full = ['--home', options.home, '--mdns-interface', '127.0.0.1', ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...full], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const [command, commandArgs] = nodeCommand(CLI_BIN, full, options.wrap);
+    const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

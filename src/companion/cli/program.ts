@@ -8,6 +8,11 @@ import { openHome, resolveHome, type ClientHome } from '../home';
 import { KnownDeviceStore, type KnownDevice } from '../known-devices';
 import { Discovery, type DiscoveredDevice } from '../discovery';
 import { DeviceSession, parseAddress, type DeviceTarget } from '../device-session';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppService } from '../app/app-service';
+import { UiServer } from '../ui-server/ui-server';
 import { CameraViewer } from '../video/camera-viewer';
 import { writePng } from '../video/snapshot';
 import { createOutput, reportFailure, table, type Output } from './output';
@@ -352,6 +357,44 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     });
 
   program
+    .command('ui')
+    .description('serve the desktop UI to a browser on this machine (for machines without a desktop session)')
+    .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', '0')
+    .option('--static <dir>', 'the built renderer to serve', defaultRendererDir())
+    .option('--snapshots <dir>', 'where snapshots are saved (default: <home>/snapshots)')
+    .action(async (opts: { port: string; static: string; snapshots?: string }) => {
+      const ctx = await context();
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CompanionError('usage', '--port must be 0..65535');
+      await fs.access(path.join(opts.static, 'index.html')).catch(() => {
+        throw new CompanionError('not-built', `no built UI in ${opts.static}; run "npm run build" first`);
+      });
+      const snapshots = path.resolve(opts.snapshots ?? path.join(ctx.home.dir, 'snapshots'));
+      const app = new AppService({
+        home: ctx.home,
+        store: ctx.store,
+        mdnsInterface: ctx.global.mdnsInterface,
+        bind: ctx.global.bind,
+        identity: { keyProtection: 'file-0600', keyProtectionNote: `the key is a file readable only by you (${ctx.home.keyFile})` },
+        saveSnapshot: async (deviceId, png) => {
+          await fs.mkdir(snapshots, { recursive: true, mode: 0o700 });
+          const file = path.join(snapshots, `${deviceId}-${new Date().toISOString().replace(/[:.]/g, '-')}.png`);
+          await fs.writeFile(file, png, { mode: 0o600 });
+          return { file };
+        },
+      });
+      const server = new UiServer({ app, staticDir: opts.static, port, log: (line) => process.stderr.write(`${line}\n`) });
+      const { url } = await server.listen();
+      ctx.out.result(`lancam UI: open ${url}\n(the address holds a one-time access token; keep it to yourself. Ctrl-C stops.)`, { url });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+      await app.close();
+    });
+
+  program
     .command('whoami')
     .description('show this client\'s key fingerprint and home directory')
     .action(async () => {
@@ -473,4 +516,9 @@ function parseSeconds(text: string, flag: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The renderer that `npm run build` produces, relative to this checkout. */
+function defaultRendererDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../out/renderer');
 }

@@ -1,0 +1,283 @@
+/**
+ * The companion core behind the desktop UI: the implementation of LancamApi that Electron main
+ * exposes through the preload, and that `lancam ui` bridges to a browser. It keeps discovery
+ * running, one channel per camera (opened on demand, re-opened when it drops), and relays WebRTC
+ * signaling between the UI's RTCPeerConnection and the camera.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import QRCode from 'qrcode';
+import { SIGNALING_EVENT, SIGNALING_PATH, signalingEnvelopeSchema, type SignalingMessage } from '../../shared/protocol/webrtc-api';
+import { EVENTS, type SettingsKey } from '../../shared/protocol/iam-api';
+import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamEvents, type PairingOffer, type PairRequest, type PairResultView, type UserView } from '../../shared/ui/api';
+import { CompanionError } from '../errors';
+import type { ClientHome } from '../home';
+import type { KnownDeviceStore } from '../known-devices';
+import { Discovery, type DiscoveredDevice } from '../discovery';
+import { DeviceSession, type DeviceTarget } from '../device-session';
+import { pair } from '../pairing';
+import * as acl from '../acl';
+
+export interface AppServiceOptions {
+  home: ClientHome;
+  store: KnownDeviceStore;
+  /** Interface address for mDNS; undefined = all. */
+  mdnsInterface?: string | undefined;
+  bind?: string | undefined;
+  identity: Omit<IdentityView, 'fingerprint'>;
+  /** Saves a snapshot (PNG bytes); the desktop asks where, the harness writes to a folder. */
+  saveSnapshot: (deviceId: string, png: Buffer) => Promise<{ file: string } | { cancelled: true }>;
+}
+
+interface VideoRoute {
+  deviceId: string;
+  session: DeviceSession;
+  off: () => void;
+}
+
+export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [LancamEvents[E]] }> {
+  private readonly discovery: Discovery;
+  private readonly sessions = new Map<string, Promise<DeviceSession>>();
+  private readonly videos = new Map<string, VideoRoute>();
+  private readonly keyChanged = new Set<string>();
+  private devicesTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: AppServiceOptions) {
+    super();
+    this.discovery = new Discovery({ interface: options.mdnsInterface });
+    for (const event of ['add', 'update', 'remove'] as const) this.discovery.on(event, () => this.devicesChanged());
+  }
+
+  async identity(): Promise<IdentityView> {
+    return { fingerprint: this.options.home.identity.fingerprint, ...this.options.identity };
+  }
+
+  async listDevices(): Promise<DeviceEntry[]> {
+    const known = await this.options.store.list();
+    const discovered = new Map(this.discovery.devices().map((d) => [d.deviceId, d]));
+    const entries: DeviceEntry[] = [];
+    for (const k of known) {
+      const d = discovered.get(k.deviceId);
+      discovered.delete(k.deviceId);
+      const changed = this.keyChanged.has(k.deviceId) || (d !== undefined && d.fingerprint !== k.fingerprint);
+      entries.push({
+        deviceId: k.deviceId,
+        productId: k.productId,
+        friendlyName: d?.friendlyName ?? k.friendlyName,
+        fingerprint: d?.fingerprint ?? k.fingerprint,
+        pinnedFingerprint: k.fingerprint,
+        paired: true,
+        ...(k.username ? { username: k.username } : {}),
+        ...(k.role ? { role: k.role } : {}),
+        status: changed ? 'key-changed' : d ? 'online' : 'offline',
+        ...(d ? { address: { host: d.host, port: d.port } } : k.lastAddress ? { address: k.lastAddress } : {}),
+      });
+    }
+    for (const d of discovered.values()) {
+      entries.push({ deviceId: d.deviceId, productId: d.productId, friendlyName: d.friendlyName, fingerprint: d.fingerprint, paired: false, status: 'online', address: { host: d.host, port: d.port } });
+    }
+    return entries.sort((a, b) => Number(b.paired) - Number(a.paired) || a.friendlyName.localeCompare(b.friendlyName));
+  }
+
+  async pairingOffer(deviceId: string): Promise<PairingOffer> {
+    const session = await this.session(deviceId);
+    const info = await session.pairingInfo();
+    return { deviceId: info.DeviceId, friendlyName: info.FriendlyName, fingerprint: session.deviceFingerprint, modes: info.Modes, paired: session.known !== undefined };
+  }
+
+  async pair(request: PairRequest): Promise<PairResultView> {
+    const target = request.deviceId ? await this.targetOf(request.deviceId) : undefined;
+    const result = await pair({
+      home: this.options.home,
+      store: this.options.store,
+      discovery: this.discovery,
+      bind: this.options.bind,
+      ...(target ? { target } : {}),
+      mode: request.mode ?? 'auto',
+      username: request.username,
+      password: request.password,
+      pairingString: request.pairingString,
+    });
+    this.dropSession(result.deviceId);
+    this.devicesChanged();
+    return {
+      deviceId: result.deviceId,
+      friendlyName: result.friendlyName,
+      fingerprint: result.fingerprint,
+      username: result.username,
+      ...(result.role ? { role: result.role } : {}),
+      ...(result.mode ? { mode: result.mode } : {}),
+      alreadyPaired: result.alreadyPaired,
+    };
+  }
+
+  async forget(deviceId: string): Promise<void> {
+    this.dropSession(deviceId);
+    this.keyChanged.delete(deviceId);
+    if (!(await this.options.store.remove(deviceId))) throw new ApiError('not-found', `no known camera ${deviceId}`);
+    this.devicesChanged();
+  }
+
+  async access(deviceId: string): Promise<AccessView> {
+    const session = await this.session(deviceId);
+    const me = await acl.getMe(session);
+    const allowed = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await call();
+      } catch (err) {
+        if (err instanceof CompanionError && err.status === 403) return undefined;
+        throw err;
+      }
+    };
+    const [users, settings, roles] = [await allowed(() => acl.listUsers(session)), await allowed(() => acl.getSettings(session)), await allowed(() => acl.listRoles(session))];
+    return { me, canManageUsers: users !== undefined, canManageSettings: settings !== undefined, roles: roles ?? [] };
+  }
+
+  async listUsers(deviceId: string): Promise<UserView[]> {
+    return acl.listUsers(await this.session(deviceId));
+  }
+
+  async inviteUser(deviceId: string, username: string, role: string): Promise<InvitationView> {
+    const invitation = await acl.inviteUser(await this.session(deviceId), username, role);
+    const qrSvg = await QRCode.toString(invitation.pairingString, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    return { ...invitation, qrSvg };
+  }
+
+  async removeUser(deviceId: string, username: string): Promise<void> {
+    await acl.deleteUser(await this.session(deviceId), username);
+  }
+
+  async setUserRole(deviceId: string, username: string, role: string): Promise<void> {
+    await acl.setRole(await this.session(deviceId), username, role);
+  }
+
+  async getSettings(deviceId: string) {
+    return acl.getSettings(await this.session(deviceId));
+  }
+
+  async setSetting(deviceId: string, key: string, value: boolean | string): Promise<void> {
+    await acl.setSetting(await this.session(deviceId), key as SettingsKey, value as never);
+  }
+
+  async renameDevice(deviceId: string, name: string): Promise<void> {
+    await acl.renameDevice(await this.session(deviceId), name);
+    const known = await this.options.store.get(deviceId);
+    if (known) await this.options.store.touch(deviceId, { friendlyName: name });
+    this.devicesChanged();
+  }
+
+  async openVideo(deviceId: string): Promise<{ sessionId: string }> {
+    const session = await this.session(deviceId);
+    const sessionId = randomBytes(9).toString('base64url');
+    const onEvent = (event: { event: string; body?: unknown }) => {
+      if (event.event !== SIGNALING_EVENT) return;
+      const parsed = signalingEnvelopeSchema.safeParse(event.body);
+      if (!parsed.success || parsed.data.Session !== sessionId) return;
+      this.emit('videoSignal', { sessionId, message: parsed.data.Message });
+      if (parsed.data.Message.type === 'CLOSE') this.endVideo(sessionId, parsed.data.Message.reason ?? 'the camera ended the video');
+    };
+    const onClose = () => this.endVideo(sessionId, 'the connection to the camera was lost');
+    session.channel.peer.on('event', onEvent);
+    session.channel.peer.on('close', onClose);
+    this.videos.set(sessionId, {
+      deviceId,
+      session,
+      off: () => {
+        session.channel.peer.off('event', onEvent);
+        session.channel.peer.off('close', onClose);
+      },
+    });
+    return { sessionId };
+  }
+
+  async sendVideoSignal(sessionId: string, message: SignalingMessage): Promise<void> {
+    const route = this.videos.get(sessionId);
+    if (!route) throw new ApiError('not-found', 'this video session has ended');
+    await route.session.call('POST', SIGNALING_PATH, { Session: sessionId, Message: message });
+    if (message.type === 'CLOSE') this.endVideo(sessionId, message.reason ?? 'closed', false);
+  }
+
+  async closeVideo(sessionId: string): Promise<void> {
+    const route = this.videos.get(sessionId);
+    if (!route) return;
+    await route.session.call('POST', SIGNALING_PATH, { Session: sessionId, Message: { type: 'CLOSE', reason: 'closed by the viewer' } }).catch(() => undefined);
+    this.endVideo(sessionId, 'closed by the viewer', false);
+  }
+
+  async saveSnapshot(deviceId: string, pngBase64: string): Promise<{ file: string } | { cancelled: true }> {
+    const png = Buffer.from(pngBase64, 'base64');
+    if (png.length < 8 || !png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new ApiError(400, 'a snapshot must be a PNG image');
+    return this.options.saveSnapshot(deviceId, png);
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.videos.keys()]) this.endVideo(id, 'closing', false);
+    for (const id of [...this.sessions.keys()]) this.dropSession(id);
+    if (this.devicesTimer) clearTimeout(this.devicesTimer);
+    await this.discovery.close();
+  }
+
+  private endVideo(sessionId: string, reason: string, notify = true): void {
+    const route = this.videos.get(sessionId);
+    if (!route) return;
+    this.videos.delete(sessionId);
+    route.off();
+    if (notify) this.emit('videoClosed', { sessionId, reason });
+  }
+
+  /** One channel per camera, shared by every call; re-opened after it closes. */
+  private session(deviceId: string): Promise<DeviceSession> {
+    let pending = this.sessions.get(deviceId);
+    if (!pending) {
+      pending = this.openSession(deviceId);
+      this.sessions.set(deviceId, pending);
+      pending.catch(() => this.sessions.delete(deviceId));
+    }
+    return pending;
+  }
+
+  private async openSession(deviceId: string): Promise<DeviceSession> {
+    try {
+      const session = await DeviceSession.open({ home: this.options.home, store: this.options.store, discovery: this.discovery, target: await this.targetOf(deviceId), bind: this.options.bind, discoveryTimeoutMs: 3000 });
+      this.keyChanged.delete(deviceId);
+      session.channel.peer.on('close', () => {
+        if (this.sessions.get(deviceId) !== undefined) this.sessions.delete(deviceId);
+      });
+      session.channel.peer.on('event', (event) => {
+        if (event.event === EVENTS.pairingWindow) {
+          const body = event.body as { open?: unknown; seconds?: unknown };
+          if (typeof body?.open === 'boolean' && typeof body.seconds === 'number') this.emit('pairingWindow', { deviceId, open: body.open, seconds: body.seconds });
+        }
+        if (event.event === EVENTS.accessChanged || event.event === EVENTS.deviceInfo) this.devicesChanged();
+      });
+      return session;
+    } catch (err) {
+      if (err instanceof CompanionError && err.status === 'device-key-changed') {
+        this.keyChanged.add(deviceId);
+        this.devicesChanged();
+      }
+      throw err;
+    }
+  }
+
+  private dropSession(deviceId: string): void {
+    const pending = this.sessions.get(deviceId);
+    this.sessions.delete(deviceId);
+    void pending?.then((s) => s.close()).catch(() => undefined);
+  }
+
+  private async targetOf(deviceId: string): Promise<DeviceTarget> {
+    const found = this.discovery.devices().find((d: DiscoveredDevice) => d.deviceId === deviceId);
+    if (found) return { address: { host: found.host, port: found.port } };
+    return { nameOrId: deviceId };
+  }
+
+  /** Coalesces bursts of changes into one 'devices' event. */
+  private devicesChanged(): void {
+    if (this.devicesTimer) return;
+    this.devicesTimer = setTimeout(() => {
+      this.devicesTimer = undefined;
+      void this.listDevices().then((devices) => this.emit('devices', devices)).catch(() => undefined);
+    }, 50);
+  }
+}

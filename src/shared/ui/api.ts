@@ -1,0 +1,162 @@
+/**
+ * The one contract between the desktop UI (src/renderer) and the companion core: what the Electron
+ * preload exposes as `window.lancam`, and what the browser harness (`lancam ui`) bridges over an
+ * authenticated local WebSocket. Every argument is validated on the trusted side with the schemas
+ * below before the core sees it.
+ */
+import { z } from 'zod';
+import { PAIRING_MODES, type PairingMode } from '../protocol/device-api';
+import { friendlyNameBodySchema, roleIdSchema, SETTINGS_KEYS, usernameSchema, type IamSettingsView } from '../protocol/iam-api';
+import { signalingMessageSchema, type SignalingMessage } from '../protocol/webrtc-api';
+
+export type DeviceStatus = 'online' | 'offline' | 'key-changed';
+
+/** A camera as the UI lists it: discovered, paired, or both. */
+export interface DeviceEntry {
+  deviceId: string;
+  productId: string;
+  friendlyName: string;
+  /** The key the camera announces (discovered) or the pinned one (paired, offline). */
+  fingerprint: string;
+  /** Pinned key, when paired. */
+  pinnedFingerprint?: string;
+  paired: boolean;
+  username?: string;
+  role?: string;
+  status: DeviceStatus;
+  address?: { host: string; port: number };
+}
+
+export interface PairingOffer {
+  deviceId: string;
+  friendlyName: string;
+  fingerprint: string;
+  modes: PairingMode[];
+  /** Seconds left in the camera's pairing window, when this client may read it. */
+  paired: boolean;
+}
+
+export interface PairResultView {
+  deviceId: string;
+  friendlyName: string;
+  fingerprint: string;
+  username: string;
+  role?: string;
+  mode?: PairingMode;
+  alreadyPaired: boolean;
+}
+
+export interface UserView {
+  username: string;
+  role?: string;
+  displayName?: string;
+  fingerprints: { fingerprint: string; name?: string }[];
+}
+
+export interface InvitationView {
+  username: string;
+  role: string;
+  password: string;
+  pairingString: string;
+  /** The pairing string as an SVG QR code. */
+  qrSvg: string;
+}
+
+export interface AccessView {
+  /** What the current user may do on this camera (drives what the UI offers). */
+  me: UserView;
+  canManageUsers: boolean;
+  canManageSettings: boolean;
+  roles: string[];
+}
+
+export interface IdentityView {
+  fingerprint: string;
+  /** How this install's private key is kept: encrypted by the OS keychain, a 0600 file, or plainly. */
+  keyProtection: 'os-keychain' | 'file-0600' | 'unprotected';
+  keyProtectionNote: string;
+}
+
+/** Events pushed to the UI. */
+export interface LancamEvents {
+  devices: DeviceEntry[];
+  videoSignal: { sessionId: string; message: SignalingMessage };
+  videoClosed: { sessionId: string; reason: string };
+  pairingWindow: { deviceId: string; open: boolean; seconds: number };
+}
+
+export type Unsubscribe = () => void;
+
+export interface LancamApi {
+  identity(): Promise<IdentityView>;
+  listDevices(): Promise<DeviceEntry[]>;
+  pairingOffer(deviceId: string): Promise<PairingOffer>;
+  pair(request: PairRequest): Promise<PairResultView>;
+  forget(deviceId: string): Promise<void>;
+  access(deviceId: string): Promise<AccessView>;
+  listUsers(deviceId: string): Promise<UserView[]>;
+  inviteUser(deviceId: string, username: string, role: string): Promise<InvitationView>;
+  removeUser(deviceId: string, username: string): Promise<void>;
+  setUserRole(deviceId: string, username: string, role: string): Promise<void>;
+  getSettings(deviceId: string): Promise<IamSettingsView>;
+  setSetting(deviceId: string, key: string, value: boolean | string): Promise<void>;
+  renameDevice(deviceId: string, name: string): Promise<void>;
+  openVideo(deviceId: string): Promise<{ sessionId: string }>;
+  sendVideoSignal(sessionId: string, message: SignalingMessage): Promise<void>;
+  closeVideo(sessionId: string): Promise<void>;
+  saveSnapshot(deviceId: string, pngBase64: string): Promise<{ file: string } | { cancelled: true }>;
+  on<E extends keyof LancamEvents>(event: E, listener: (data: LancamEvents[E]) => void): Unsubscribe;
+}
+
+const deviceId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'not a device id');
+const sessionId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a session id');
+
+export const pairRequestSchema = z.strictObject({
+  deviceId: deviceId.optional(),
+  mode: z.enum(['auto', ...PAIRING_MODES]).optional(),
+  username: usernameSchema.optional(),
+  password: z.string().min(1).max(64).optional(),
+  pairingString: z.string().min(1).max(512).optional(),
+});
+export type PairRequest = z.infer<typeof pairRequestSchema>;
+
+/** Argument schemas, by method: the trusted side validates every call with these. */
+export const API_ARGUMENTS = {
+  identity: z.tuple([]),
+  listDevices: z.tuple([]),
+  pairingOffer: z.tuple([deviceId]),
+  pair: z.tuple([pairRequestSchema]),
+  forget: z.tuple([deviceId]),
+  access: z.tuple([deviceId]),
+  listUsers: z.tuple([deviceId]),
+  inviteUser: z.tuple([deviceId, usernameSchema, roleIdSchema]),
+  removeUser: z.tuple([deviceId, usernameSchema]),
+  setUserRole: z.tuple([deviceId, usernameSchema, roleIdSchema]),
+  getSettings: z.tuple([deviceId]),
+  setSetting: z.tuple([deviceId, z.enum(Object.keys(SETTINGS_KEYS) as [string, ...string[]]), z.union([z.boolean(), z.string().max(64)])]),
+  renameDevice: z.tuple([deviceId, friendlyNameBodySchema]),
+  openVideo: z.tuple([deviceId]),
+  sendVideoSignal: z.tuple([sessionId, signalingMessageSchema]),
+  closeVideo: z.tuple([sessionId]),
+  saveSnapshot: z.tuple([deviceId, z.string().max(40 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64')]),
+} as const;
+
+export type ApiMethod = keyof typeof API_ARGUMENTS;
+export const API_METHODS = Object.keys(API_ARGUMENTS) as ApiMethod[];
+export const API_EVENTS: (keyof LancamEvents)[] = ['devices', 'videoSignal', 'videoClosed', 'pairingWindow'];
+
+/** Errors cross the bridge as {status, message}; the UI turns them into plain language. */
+export interface ApiErrorShape {
+  status: number | string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number | string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

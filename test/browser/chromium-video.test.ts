@@ -1,0 +1,120 @@
+/**
+ * The browser path: Debian's Chromium, driven by playwright-core, receives and decodes a camera's
+ * video through the same signaling the desktop app uses (renderer -> LancamApi bridge -> companion
+ * core -> device channel). Everything runs inside a network namespace this test creates, which has
+ * nothing but `lo`.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetns, netnsUnavailable, type Netns } from '../helpers/netns';
+import { cleanupAll, CLI_BIN, nodeCommand, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
+
+const CHROMIUM = '/usr/bin/chromium';
+const unavailable = await netnsUnavailable();
+
+describe.skipIf(unavailable !== undefined)(`Chromium receives live video${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let ns: Netns;
+  let device: DeviceProcess;
+  let home: string;
+  let context: BrowserContext;
+  let url: string;
+
+  beforeAll(async () => {
+    ns = await createNetns();
+    home = await tempDir('lancam-ui-home-');
+    device = await startDevice({ wrap: ns.wrap, name: 'Browser Cam', args: ['--size', '640x480', '--fps', '30'] });
+    const paired = await runCli(['pair', '--address', `127.0.0.1:${device.port}`], { home, wrap: ns.wrap });
+    expect(paired.code, paired.stderr).toBe(0);
+
+    // The test page, built from the real renderer modules.
+    const site = await tempDir('lancam-ui-site-');
+    await build({ entryPoints: [path.join(REPO, 'test/browser/video-page.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'chrome120', outfile: path.join(site, 'app.js'), logLevel: 'error' });
+    await writeFile(path.join(site, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>lancam video test</title><script type="module" src="/app.js"></script></head><body><video muted playsinline width="640" height="480"></video></body></html>');
+
+    // `lancam ui` inside the namespace.
+    const [command, args] = nodeCommand(CLI_BIN, ['--home', home, '--mdns-interface', '127.0.0.1', 'ui', '--static', site], ns.wrap);
+    const ui = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    onCleanup(async () => void ui.kill('SIGKILL'));
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`lancam ui did not start: ${out}`)), 15_000);
+      ui.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /open (http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      ui.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    });
+
+    // Chromium inside the namespace: a wrapper as the executable.
+    const bin = await tempDir('lancam-chromium-');
+    const wrapper = path.join(bin, 'chromium-in-netns');
+    await writeFile(wrapper, `#!/bin/sh\nexec ${ns.wrap.join(' ')} ${CHROMIUM} "$@"\n`);
+    await chmod(wrapper, 0o755);
+    const profile = await mkdtemp(path.join(os.tmpdir(), 'lancam-profile-'));
+    onCleanup(async () => void (await import('node:fs/promises')).rm(profile, { recursive: true, force: true }));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: wrapper,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--allow-loopback-in-peer-connection',
+        '--disable-features=WebRtcHideLocalIpsWithMdns',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+    onCleanup(() => context.close());
+  }, 90_000);
+
+  afterAll(async () => {
+    await cleanupAll();
+  });
+
+  it('decodes frames of the test pattern in the page, with latency read from the pixels', async () => {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.evaluate(() => window.lancamTest.ready);
+    // The token left the address bar as soon as the page read it.
+    expect(page.url()).not.toContain('token');
+    const devices = await page.evaluate(() => window.lancamTest.devices());
+    expect(devices).toContainEqual(expect.objectContaining({ deviceId: device.deviceId, paired: true, status: 'online' }));
+
+    await page.evaluate((id) => window.lancamTest.start(id), device.deviceId);
+    await page.waitForFunction(() => (window.lancamTest.stats()?.frames ?? 0) >= 60 && window.lancamTest.stats()?.latencyMs !== null, undefined, { timeout: 20_000, polling: 250 });
+    const stats = await page.evaluate(() => window.lancamTest.stats()!);
+    console.log(`chromium: ${JSON.stringify(stats)}`);
+    expect(stats.width).toBe(640);
+    expect(stats.height).toBe(480);
+    expect(stats.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(stats.latencyMs).toBeLessThan(2000);
+    expect(stats.firstFrameMs).not.toBeNull();
+    await page.screenshot({ path: path.join(REPO, 'test-artifacts', 'chromium-video.png') });
+
+    await page.evaluate(() => window.lancamTest.stop());
+    await page.waitForFunction(() => window.lancamTest.closedReason() !== undefined, undefined, { timeout: 5000 });
+    await expect.poll(() => device.stderr(), { timeout: 5000 }).toContain('last viewer left');
+    await page.close();
+  });
+
+  it('refuses a page without the token', async () => {
+    const page = await context.newPage();
+    await page.goto(url.replace(/#token=.*/, '#token=wrong'));
+    const error = await page.evaluate(() => window.lancamTest.ready.then(() => 'connected', (e: Error) => e.message));
+    expect(error).toContain('not valid');
+    await page.close();
+  });
+});
