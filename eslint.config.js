@@ -66,4 +66,5 @@ export default tseslint.config(
   }),
   forbid(['test/**', 'bench/**'], []),
   { files: ['src/renderer/**'], languageOptions: { globals: { ...globals.browser } } },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { identityFromKey, loadOrCreateKeyFile, type Identity } from '../net/keys';
+import { generatePrivateKey, identityFromKey, loadOrCreateKeyFile, parsePrivateKeyPem, type Identity } from '../net/keys';
 
 export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
   const home = os.homedir();
@@ -30,11 +30,30 @@ export interface ClientHome {
   devicesFile: string;
 }
 
-/** Opens (creating on first use) the home directory and the client key (mode 0600). */
-export async function openHome(dir: string): Promise<ClientHome> {
+/**
+ * Where the private key lives when not in the default 0600 file: the desktop app keeps it
+ * encrypted by the OS keychain (Electron safeStorage).
+ */
+export interface KeyStore {
+  /** The file that holds the key (encrypted or not), for messages. */
+  file: string;
+  /** The PEM, or undefined when there is no key yet. */
+  load(): Promise<string | undefined>;
+  save(pem: string): Promise<void>;
+}
+
+/** Opens (creating on first use) the home directory and the client key (mode 0600, or a KeyStore). */
+export async function openHome(dir: string, keyStore?: KeyStore): Promise<ClientHome> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const keyFile = path.join(dir, 'client.key');
-  const { key } = await loadOrCreateKeyFile(keyFile);
+  const keyFile = keyStore?.file ?? path.join(dir, 'client.key');
+  let key;
+  if (keyStore) {
+    const pem = await keyStore.load();
+    key = pem === undefined ? generatePrivateKey() : parsePrivateKeyPem(pem, keyStore.file);
+    if (pem === undefined) await keyStore.save(key.export({ type: 'pkcs8', format: 'pem' }).toString());
+  } else {
+    ({ key } = await loadOrCreateKeyFile(keyFile));
+  }
   return {
     dir,
     identity: await identityFromKey(key, 'lancam client'),

@@ -53,6 +53,8 @@ export class SharedCapture extends EventEmitter<CaptureEvents> {
     });
     source.on('status', (status) => {
       this.lastStatus = status;
+      // A source that gave up is not running: the next viewer starts it again.
+      if (status.state === 'failed') this.running = false;
       const detail = status.retryInMs !== undefined ? ` (retry in ${Math.round(status.retryInMs / 1000)} s)` : '';
       (status.state === 'failed' || status.state === 'retrying' ? log.warn : log.info)(`video source ${source.description}: ${status.state}: ${status.message}${detail}`);
       this.emit('status', status);

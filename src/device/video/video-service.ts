@@ -13,6 +13,7 @@ import {
   MAX_SESSIONS_PER_CONNECTION,
   SIGNALING_EVENT,
   SIGNALING_PATH,
+  VIDEO_SOURCE_EVENT,
   signalingEnvelopeSchema,
   type IceServer,
   type SignalingMessage,
@@ -151,7 +152,19 @@ export class VideoService {
     private readonly core: DeviceCore,
     readonly capture: SharedCapture,
     readonly options: VideoOptions,
-  ) {}
+  ) {
+    capture.on('status', (status) => {
+      if (status.state === 'failed') {
+        // Viewers learn at once why there is no picture, instead of waiting for frames.
+        for (const map of [...this.sessions.values()]) for (const session of [...map.values()]) session.close(`the camera's video source failed: ${status.message}`);
+        return;
+      }
+      // A live source being retried (or back): viewers are told, so they can say so.
+      for (const ctx of this.sessions.keys()) {
+        ctx.connection.peer.emitEvent(VIDEO_SOURCE_EVENT, { state: status.state, message: status.message, ...(status.retryInMs !== undefined ? { retryInMs: status.retryInMs } : {}) });
+      }
+    });
+  }
 
   get viewerCount(): number {
     let n = 0;

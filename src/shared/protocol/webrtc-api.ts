@@ -17,6 +17,8 @@ import { z } from 'zod';
 
 export const SIGNALING_PATH = '/webrtc/signaling';
 export const SIGNALING_EVENT = 'webrtc-signaling';
+/** The camera's video source changed state (retrying a live source, running again): {state, message, retryInMs?}. */
+export const VIDEO_SOURCE_EVENT = 'video-source';
 /** Sessions a single connection may hold at once. */
 export const MAX_SESSIONS_PER_CONNECTION = 4;
 
