@@ -20,6 +20,7 @@ import {
 } from '../../shared/protocol/webrtc-api';
 import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
 import type { SharedCapture } from './capture';
+import { startBitrateKbps, withStartBitrate } from '../../shared/video/sdp';
 
 export interface VideoOptions {
   /** ICE servers handed to both ends (none unless the owner configures some). */
@@ -28,6 +29,9 @@ export interface VideoOptions {
   iceAddresses: string[];
   /** Viewers at once, over all connections. */
   maxViewers: number;
+  /** The frame size the source delivers (for the encoder's start bitrate). */
+  width: number;
+  height: number;
 }
 
 interface DevicePeerConnection {
@@ -90,7 +94,10 @@ class ViewerSession {
         const collision = description.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
         if (collision) return;
         try {
-          await pc.setRemoteDescription(description);
+          const { width, height } = this.service.frameSize;
+          // A realistic start bitrate, so the encoder does not drop the first frames (see sdp.ts).
+          const adjusted = description.type === 'answer' && description.sdp ? { ...description, sdp: withStartBitrate(description.sdp, startBitrateKbps(width, height)) } : description;
+          await pc.setRemoteDescription(adjusted);
           if (description.type === 'offer') {
             const answer = await pc.createAnswer();
             await pc.setLocalDescription(answer);
@@ -164,6 +171,10 @@ export class VideoService {
         ctx.connection.peer.emitEvent(VIDEO_SOURCE_EVENT, { state: status.state, message: status.message, ...(status.retryInMs !== undefined ? { retryInMs: status.retryInMs } : {}) });
       }
     });
+  }
+
+  get frameSize(): { width: number; height: number } {
+    return { width: this.options.width, height: this.options.height };
   }
 
   get viewerCount(): number {
