@@ -1,6 +1,7 @@
 // Lint, including the layer rules of ../shared/ARCHITECTURE.md:
 //   renderer -> shared (+ preload API type); preload -> shared; main -> companion, net, shared;
-//   companion -> net, shared; device -> net, shared; net -> shared; shared -> nothing with I/O.
+//   companion -> relay, net, shared; device -> relay, net, shared; relay -> net, shared;
+//   net -> shared; shared -> nothing with I/O.
 // Only src/main and src/preload may import electron. A forbidden import fails `npm test`.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -29,7 +30,7 @@ function forbid(files, layers, extra = {}) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-artifacts/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-artifacts/**', 'bench/results/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -40,10 +41,12 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
-  forbid(['src/shared/**'], ['main', 'preload', 'renderer', 'companion', 'device', 'net'], {
+  forbid(['src/shared/**'], ['main', 'preload', 'renderer', 'companion', 'device', 'net', 'relay'], {
     patterns: [{ group: nodeBuiltins, message: 'src/shared is pure TypeScript without I/O.' }],
   }),
-  forbid(['src/net/**'], ['main', 'preload', 'renderer', 'companion', 'device']),
+  forbid(['src/net/**'], ['main', 'preload', 'renderer', 'companion', 'device', 'relay']),
+  // lancam-relay (server, and the relay-client helpers cameras and clients use) sits on net.
+  forbid(['src/relay/**'], ['main', 'preload', 'renderer', 'companion', 'device']),
   forbid(['src/device/**'], ['main', 'preload', 'renderer', 'companion']),
   forbid(['src/companion/**'], ['main', 'preload', 'renderer', 'device']),
   {

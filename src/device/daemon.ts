@@ -94,7 +94,7 @@ export class DeviceDaemon implements DeviceCore {
     this.attempts = new AttemptLimiter(options.attemptLimits ?? DEFAULT_ATTEMPT_LIMITS);
     const video = { ...DEFAULT_VIDEO, ...options.video };
     this.video = new VideoService(this, new SharedCapture(createSource(video, this.log), this.log), video);
-    this.onAccessChanged((fingerprints) => this.video.recheck(fingerprints));
+    this.onAccessChanged(() => this.video.recheck());
     this.pairingWindow.on('change', ({ open, seconds, reason }) => {
       this.log.info(open ? `pairing window OPEN for ${seconds} s (${reason}): local open pairing is possible` : `pairing window closed (${reason})`);
       this.broadcast(EVENTS.pairingWindow, { open, seconds });

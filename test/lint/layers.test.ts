@@ -27,6 +27,9 @@ describe('layer rules', () => {
     ['src/renderer/x.ts', "import { a } from '../companion/home';", false],
     ['src/renderer/x.ts', "import { app } from 'electron';", false],
     ['src/preload/x.ts', "import { a } from '../companion/home';", false],
+    ['src/relay/x.ts', "import { a } from '../device/daemon';", false],
+    ['src/net/x.ts', "import { a } from '../relay/relay-server';", false],
+    ['src/device/x.ts', "import { a } from '../relay/relay-client';", true],
     // allowed
     ['src/device/x.ts', "import { a } from '../net/keys';", true],
     ['src/device/x.ts', "import { a } from '../shared/fingerprint';", true],

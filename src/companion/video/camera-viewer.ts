@@ -37,6 +37,37 @@ export interface WatchStats {
   frames: number;
 }
 
+/** How a viewer's signaling travels: over the LAN channel, or signed through a relay. */
+export interface SignalingTransport {
+  send(sessionId: string, message: SignalingMessage): Promise<void>;
+  /** Delivers the camera's messages for this session; returns an unsubscribe function. */
+  subscribe(sessionId: string, onMessage: (message: SignalingMessage) => void, onClose: (reason: string) => void): () => void;
+}
+
+/** Signaling over an open LAN session (requests out, events in). */
+export function lanTransport(session: DeviceSession): SignalingTransport {
+  return {
+    send: async (sessionId, message) => {
+      await session.call('POST', SIGNALING_PATH, { Session: sessionId, Message: message });
+    },
+    subscribe: (sessionId, onMessage, onClose) => {
+      const peer = session.channel.peer;
+      const onEvent = (event: { event: string; body?: unknown }) => {
+        if (event.event !== SIGNALING_EVENT) return;
+        const parsed = signalingEnvelopeSchema.safeParse(event.body);
+        if (parsed.success && parsed.data.Session === sessionId) onMessage(parsed.data.Message);
+      };
+      const onChannelClose = () => onClose('the connection to the camera closed');
+      peer.on('event', onEvent);
+      peer.on('close', onChannelClose);
+      return () => {
+        peer.off('event', onEvent);
+        peer.off('close', onChannelClose);
+      };
+    },
+  };
+}
+
 interface Sink {
   onframe: ((event: { frame: I420Frame }) => void) | null;
   stop(): void;
@@ -60,35 +91,29 @@ export class CameraViewer {
   private readonly offEvent: () => void;
 
   private constructor(
-    private readonly session: DeviceSession,
+    private readonly transport: SignalingTransport,
     private readonly options: ViewerOptions,
   ) {
     this.peer = new ViewerPeer({
       createPeerConnection: (config) => new wrtc.RTCPeerConnection(config) as unknown as PeerConnectionLike,
-      send: (message) => this.send(message),
+      send: (message) => this.transport.send(this.sessionId, message),
       iceAddresses: options.iceAddresses ?? [],
       onTrack: (track) => this.attach(track),
       onClose: (reason) => this.onClosed(reason),
     });
-    const onEvent = (event: { event: string; body?: unknown }) => {
-      if (event.event !== SIGNALING_EVENT) return;
-      const parsed = signalingEnvelopeSchema.safeParse(event.body);
-      if (!parsed.success || parsed.data.Session !== this.sessionId) return;
-      this.peer.receive(parsed.data.Message).catch((err: unknown) => this.peer.close(`signaling failed: ${(err as Error).message}`));
-    };
-    const peer = session.channel.peer;
-    peer.on('event', onEvent);
-    const onChannelClose = () => this.peer.close('the connection to the camera closed', false);
-    peer.on('close', onChannelClose);
-    this.offEvent = () => {
-      peer.off('event', onEvent);
-      peer.off('close', onChannelClose);
-    };
+    this.offEvent = transport.subscribe(
+      this.sessionId,
+      (message) => this.peer.receive(message).catch((err: unknown) => this.peer.close(`signaling failed: ${(err as Error).message}`)),
+      (reason) => this.peer.close(reason, false),
+    );
   }
 
-  /** Asks the camera for video; resolves once the camera accepted (frames follow). */
-  static async open(session: DeviceSession, options: ViewerOptions = {}): Promise<CameraViewer> {
-    const viewer = new CameraViewer(session, options);
+  /**
+   * Asks the camera for video over a LAN session or another transport; resolves once the camera
+   * accepted (frames follow).
+   */
+  static async open(via: DeviceSession | SignalingTransport, options: ViewerOptions = {}): Promise<CameraViewer> {
+    const viewer = new CameraViewer('send' in via ? via : lanTransport(via), options);
     try {
       await viewer.peer.start();
     } catch (err) {
@@ -155,10 +180,6 @@ export class CameraViewer {
 
   close(): void {
     this.peer.close();
-  }
-
-  private async send(message: SignalingMessage): Promise<void> {
-    await this.session.call('POST', SIGNALING_PATH, { Session: this.sessionId, Message: message });
   }
 
   private attach(track: unknown): void {

@@ -7,8 +7,11 @@ import { RouteError, type RpcRouter } from '../../net/rpc-router';
 import { IamActions } from '../../shared/iam/actions';
 import { IamAttributeNames } from '../../shared/iam/policy-engine';
 import type { IamState, IamUser } from '../../shared/iam/schema';
+import { randomBytes } from 'node:crypto';
 import {
+  createRemoteSecretBody,
   createUserBody,
+  kidSchema,
   displayNameSchema,
   fingerprintSchema,
   friendlyNameBodySchema,
@@ -32,6 +35,7 @@ export function userView(user: IamUser): IamUserView {
     ...(user.Role !== undefined ? { Role: user.Role } : {}),
     Fingerprints: user.Fingerprints.map((f) => ({ Fingerprint: f.Fingerprint, ...(f.Name !== undefined ? { Name: f.Name } : {}) })),
     HasPassword: Boolean(user.Password),
+    ...(user.RemoteSecrets?.length ? { RemoteSecrets: user.RemoteSecrets.map((r) => ({ Kid: r.Kid, ...(r.Name !== undefined ? { Name: r.Name } : {}), ...(r.Created !== undefined ? { Created: r.Created } : {}) })) } : {}),
   };
 }
 
@@ -199,6 +203,33 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
       assertAdminRemains(core, draft);
     });
     core.accessChanged([fingerprint], 'removed');
+    return { status: Status.Deleted };
+  });
+
+  router.on('POST', '/iam/users/{username}/remote-secrets', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const { Name } = parseBody(createRemoteSecretBody, body ?? {});
+    requireAction(core, ctx, IamActions.SetUserRemoteSecret, about(username));
+    const issued = { Kid: randomBytes(16).toString('base64url'), Secret: randomBytes(32).toString('base64url') };
+    await iam.mutate((draft) => {
+      const user = findUser(draft, username);
+      const secrets = user.RemoteSecrets ?? [];
+      if (secrets.length >= 16) throw new RouteError(Status.Conflict, 'too-many-secrets', `user "${username}" has 16 remote secrets already; revoke one first`);
+      user.RemoteSecrets = [...secrets, { ...issued, ...(Name !== undefined ? { Name } : {}), Created: new Date().toISOString() }];
+    });
+    return { status: Status.Created, body: { ...issued, DeviceId: core.deviceId, Fingerprint: core.fingerprint } };
+  });
+
+  router.on('DELETE', '/iam/users/{username}/remote-secrets/{kid}', async (p, _b, ctx) => {
+    const username = usernameParam(p.username);
+    const kid = parseBody(kidSchema, p.kid);
+    requireAction(core, ctx, IamActions.SetUserRemoteSecret, about(username));
+    await iam.mutate((draft) => {
+      const user = findUser(draft, username);
+      if (!user.RemoteSecrets?.some((r) => r.Kid === kid)) throw new RouteError(Status.NotFound, 'no-such-secret', `user "${username}" has no remote secret ${kid}`);
+      user.RemoteSecrets = user.RemoteSecrets.filter((r) => r.Kid !== kid);
+    });
+    core.accessChanged([], 'remote-secret-revoked');
     return { status: Status.Deleted };
   });
 

@@ -27,11 +27,15 @@ export interface IamFiles {
   iamStateFile: string;
 }
 
-/** Who is asking: the client's key and where it connects from. */
+/**
+ * Who is asking: the client's key and where it connects from; or, through the relay, the user
+ * whose shared secret signed the request (`remoteKid`).
+ */
 export interface Requester {
   fingerprint: string;
   remoteAddress: string;
   isLocal: boolean;
+  remoteKid?: string;
 }
 
 const PASSWORD_ALPHABET = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -107,22 +111,38 @@ export class IamService {
     return this.current.Users.find((u) => u.Username === username);
   }
 
+  /** The user owning a remote (relay) shared secret, and the secret. */
+  remoteSecret(kid: string): { user: IamUser; secret: string } | undefined {
+    for (const user of this.current.Users) {
+      const entry = user.RemoteSecrets?.find((r) => r.Kid === kid);
+      if (entry) return { user, secret: entry.Secret };
+    }
+    return undefined;
+  }
+
+  /** The user a requester acts as: by its remote secret, else by its key. */
+  userOf(requester: Requester): IamUser | undefined {
+    if (requester.remoteKid !== undefined) return this.remoteSecret(requester.remoteKid)?.user;
+    return this.userByFingerprint(requester.fingerprint);
+  }
+
   /** The role a requester acts with: its user's role, or the unpaired role. */
   roleOf(requester: Requester): string | undefined {
-    const user = this.userByFingerprint(requester.fingerprint);
+    const user = this.userOf(requester);
     return user ? user.Role : this.config.Config.UnpairedRole;
   }
 
   /** Decides one action for one requester, and logs the decision. */
   authorize(requester: Requester, action: string, attributes: IamAttributes = {}): IamDecision {
-    const user = this.userByFingerprint(requester.fingerprint);
+    const user = this.userOf(requester);
     const role = user ? user.Role : this.config.Config.UnpairedRole;
     const decision = evaluate(this.config, role, action, {
       ...(user ? { [IamAttributeNames.ConnectionUsername]: user.Username } : {}),
       [IamAttributeNames.ConnectionIsLocal]: requester.isLocal,
       ...attributes,
     });
-    this.log.info(`iam ${decision.effect}: ${user ? `user ${user.Username}` : 'unpaired client'} ${requester.fingerprint.slice(0, 12)}… from ${requester.remoteAddress}: ${decision.reason}`);
+    const who = requester.remoteKid !== undefined ? `remote secret ${requester.remoteKid.slice(0, 8)}… via relay` : `${requester.fingerprint.slice(0, 12)}… from ${requester.remoteAddress}`;
+    this.log.info(`iam ${decision.effect}: ${user ? `user ${user.Username}` : 'unpaired client'} ${who}: ${decision.reason}`);
     return decision;
   }
 

@@ -18,8 +18,9 @@ import {
   type IceServer,
   type SignalingMessage,
 } from '../../shared/protocol/webrtc-api';
-import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
-import type { SharedCapture } from './capture';
+import { parseBody, type DeviceCore, type RequestContext } from '../request-context';
+import type { Requester } from '../iam/iam-service';
+import type { SharedCapture, SourceStatus } from './capture';
 import { startBitrateKbps, withStartBitrate } from '../../shared/video/sdp';
 
 export interface VideoOptions {
@@ -50,6 +51,19 @@ interface DevicePeerConnection {
 
 const DISCONNECTED_GRACE_MS = 4000;
 
+/**
+ * Where a viewer's signaling comes from and goes to: a LAN channel (many sessions, each with its
+ * id) or a relay channel (signed messages). `requester` is who IAM sees.
+ */
+export interface SignalingEndpoint {
+  readonly requester: Requester;
+  send(sessionId: string, message: SignalingMessage): void;
+  /** ICE servers for this viewer in addition to the configured ones (TURN through the relay). */
+  extraIceServers?(): Promise<IceServer[]>;
+  /** The video source changed state (retrying, running again). */
+  sourceStatus?(status: SourceStatus): void;
+}
+
 class ViewerSession {
   private pc: DevicePeerConnection | undefined;
   private track: Awaited<ReturnType<SharedCapture['acquire']>> | undefined;
@@ -58,14 +72,15 @@ class ViewerSession {
   private disconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly context: RequestContext,
+    readonly endpoint: SignalingEndpoint,
     readonly id: string,
     private readonly service: VideoService,
   ) {}
 
   async setup(): Promise<void> {
+    const iceServers = [...this.service.options.iceServers, ...((await this.endpoint.extraIceServers?.()) ?? [])];
     this.track = await this.service.capture.acquire();
-    const pc = new wrtc.RTCPeerConnection({ iceServers: this.service.options.iceServers }) as unknown as DevicePeerConnection;
+    const pc = new wrtc.RTCPeerConnection({ iceServers }) as unknown as DevicePeerConnection;
     this.pc = pc;
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || !candidateAllowed(candidate.candidate, this.service.options.iceAddresses)) return;
@@ -73,7 +88,7 @@ class ViewerSession {
     };
     pc.onconnectionstatechange = () => this.onConnectionState();
     pc.addTrack(this.track);
-    this.send({ type: 'SETUP_RESPONSE', iceServers: this.service.options.iceServers });
+    this.send({ type: 'SETUP_RESPONSE', iceServers });
     this.makingOffer = true;
     try {
       const offer = await pc.createOffer();
@@ -148,12 +163,13 @@ class ViewerSession {
   }
 
   private send(message: SignalingMessage): void {
-    if (this.context.connection.peer.isOpen) this.context.connection.peer.emitEvent(SIGNALING_EVENT, { Session: this.id, Message: message });
+    this.endpoint.send(this.id, message);
   }
 }
 
 export class VideoService {
-  private readonly sessions = new Map<RequestContext, Map<string, ViewerSession>>();
+  private readonly sessions = new Map<SignalingEndpoint, Map<string, ViewerSession>>();
+  private readonly lanEndpoints = new WeakMap<RequestContext, SignalingEndpoint>();
 
   constructor(
     private readonly core: DeviceCore,
@@ -163,13 +179,11 @@ export class VideoService {
     capture.on('status', (status) => {
       if (status.state === 'failed') {
         // Viewers learn at once why there is no picture, instead of waiting for frames.
-        for (const map of [...this.sessions.values()]) for (const session of [...map.values()]) session.close(`the camera's video source failed: ${status.message}`);
+        for (const session of this.allSessions()) session.close(`the camera's video source failed: ${status.message}`);
         return;
       }
-      // A live source being retried (or back): viewers are told, so they can say so.
-      for (const ctx of this.sessions.keys()) {
-        ctx.connection.peer.emitEvent(VIDEO_SOURCE_EVENT, { state: status.state, message: status.message, ...(status.retryInMs !== undefined ? { retryInMs: status.retryInMs } : {}) });
-      }
+      // A live source being retried (or back): LAN viewers are told, so they can say so.
+      for (const endpoint of this.sessions.keys()) endpoint.sourceStatus?.(status);
     });
   }
 
@@ -186,63 +200,101 @@ export class VideoService {
   register(router: RpcRouter<RequestContext>): void {
     router.on('POST', SIGNALING_PATH, async (_p, body, ctx) => {
       const { Session, Message } = parseBody(signalingEnvelopeSchema, body);
-      requireAction(this.core, ctx, WebrtcActions.Signaling);
-      const mine = this.sessions.get(ctx) ?? new Map<string, ViewerSession>();
-      if (Message.type === 'SETUP_REQUEST') {
-        requireAction(this.core, ctx, WebrtcActions.VideoStream);
-        if (mine.has(Session)) throw new RouteError(Status.Conflict, 'session-exists', `video session "${Session}" exists already`);
-        if (mine.size >= MAX_SESSIONS_PER_CONNECTION) throw new RouteError(Status.TooManyRequests, 'too-many-sessions', `at most ${MAX_SESSIONS_PER_CONNECTION} video sessions per connection`);
-        if (this.viewerCount >= this.options.maxViewers) throw new RouteError(Status.ServiceUnavailable, 'camera-busy', `the camera serves ${this.options.maxViewers} viewers already`);
-        const session = new ViewerSession(ctx, Session, this);
-        mine.set(Session, session);
-        this.sessions.set(ctx, mine);
-        try {
-          await session.setup();
-        } catch (err) {
-          session.close(`setup failed: ${(err as Error).message}`);
-          throw new RouteError(Status.InternalError, 'setup-failed', `could not start video: ${(err as Error).message}`);
-        }
-        this.core.log.info(`video: session ${Session} for ${describe(this.core, ctx)} started (${this.viewerCount} viewer(s))`);
-        return { status: Status.Changed };
-      }
-      const session = mine.get(Session);
-      if (!session) throw new RouteError(Status.NotFound, 'no-session', `no video session "${Session}" on this connection`);
-      await session.receive(Message);
+      await this.handle(this.lanEndpoint(ctx), Session, Message);
       return { status: Status.Changed };
     });
   }
 
-  /** The connection closed: its sessions end. */
-  connectionClosed(ctx: RequestContext): void {
-    for (const session of [...(this.sessions.get(ctx)?.values() ?? [])]) session.close('the viewer disconnected', false);
-    this.sessions.delete(ctx);
+  /**
+   * One signaling message from a viewer. Refusals throw RouteError (403 not allowed, 404 no such
+   * session, 409, 429, 503); the LAN route answers with them, the relay turns them into CLOSE.
+   */
+  async handle(endpoint: SignalingEndpoint, sessionId: string, message: SignalingMessage): Promise<void> {
+    const ctx = { requester: endpoint.requester };
+    this.require(ctx.requester, WebrtcActions.Signaling);
+    const mine = this.sessions.get(endpoint) ?? new Map<string, ViewerSession>();
+    if (message.type === 'SETUP_REQUEST') {
+      this.require(ctx.requester, WebrtcActions.VideoStream);
+      if (mine.has(sessionId)) throw new RouteError(Status.Conflict, 'session-exists', `video session "${sessionId}" exists already`);
+      if (mine.size >= MAX_SESSIONS_PER_CONNECTION) throw new RouteError(Status.TooManyRequests, 'too-many-sessions', `at most ${MAX_SESSIONS_PER_CONNECTION} video sessions per connection`);
+      if (this.viewerCount >= this.options.maxViewers) throw new RouteError(Status.ServiceUnavailable, 'camera-busy', `the camera serves ${this.options.maxViewers} viewers already`);
+      const session = new ViewerSession(endpoint, sessionId, this);
+      mine.set(sessionId, session);
+      this.sessions.set(endpoint, mine);
+      try {
+        await session.setup();
+      } catch (err) {
+        session.close(`setup failed: ${(err as Error).message}`);
+        throw new RouteError(Status.InternalError, 'setup-failed', `could not start video: ${(err as Error).message}`);
+      }
+      this.core.log.info(`video: session ${sessionId} for ${describe(this.core, endpoint.requester)} started (${this.viewerCount} viewer(s))`);
+      return;
+    }
+    const session = mine.get(sessionId);
+    if (!session) throw new RouteError(Status.NotFound, 'no-session', `no video session "${sessionId}" here`);
+    await session.receive(message);
   }
 
-  /** IAM changed for these keys: sessions that may no longer stream are cut now. */
-  recheck(fingerprints: readonly string[]): void {
-    const affected = new Set(fingerprints);
-    for (const [ctx, map] of this.sessions) {
-      if (!affected.has(ctx.requester.fingerprint)) continue;
-      const allowed = this.core.iam.authorize(ctx.requester, WebrtcActions.VideoStream).effect === 'allow';
-      if (allowed) continue;
+  /** The viewer's channel closed: its sessions end. */
+  endpointClosed(endpoint: SignalingEndpoint): void {
+    for (const session of [...(this.sessions.get(endpoint)?.values() ?? [])]) session.close('the viewer disconnected', false);
+    this.sessions.delete(endpoint);
+  }
+
+  connectionClosed(ctx: RequestContext): void {
+    const endpoint = this.lanEndpoints.get(ctx);
+    if (endpoint) this.endpointClosed(endpoint);
+  }
+
+  /** IAM changed: every session that may no longer stream is cut now. */
+  recheck(): void {
+    for (const [endpoint, map] of this.sessions) {
+      if (this.core.iam.authorize(endpoint.requester, WebrtcActions.VideoStream).effect === 'allow') continue;
       for (const session of [...map.values()]) session.close('access revoked');
     }
   }
 
   forget(session: ViewerSession, reason: string): void {
-    const map = this.sessions.get(session.context);
+    const map = this.sessions.get(session.endpoint);
     if (!map?.delete(session.id)) return;
-    if (map.size === 0) this.sessions.delete(session.context);
-    this.core.log.info(`video: session ${session.id} for ${describe(this.core, session.context)} ended: ${reason} (${this.viewerCount} viewer(s))`);
+    if (map.size === 0) this.sessions.delete(session.endpoint);
+    this.core.log.info(`video: session ${session.id} for ${describe(this.core, session.endpoint.requester)} ended: ${reason} (${this.viewerCount} viewer(s))`);
   }
 
   async close(): Promise<void> {
-    for (const map of [...this.sessions.values()]) for (const session of [...map.values()]) session.close('the camera is shutting down');
+    for (const session of this.allSessions()) session.close('the camera is shutting down');
     await this.capture.close();
+  }
+
+  private allSessions(): ViewerSession[] {
+    return [...this.sessions.values()].flatMap((map) => [...map.values()]);
+  }
+
+  private require(requester: Requester, action: string): void {
+    if (this.core.iam.authorize(requester, action).effect !== 'allow') throw new RouteError(Status.Forbidden, 'forbidden', `not allowed: ${action}`);
+  }
+
+  private lanEndpoint(ctx: RequestContext): SignalingEndpoint & { sourceStatus(status: SourceStatus): void } {
+    let endpoint = this.lanEndpoints.get(ctx) as (SignalingEndpoint & { sourceStatus(status: SourceStatus): void }) | undefined;
+    if (!endpoint) {
+      const peer = ctx.connection.peer;
+      endpoint = {
+        requester: ctx.requester,
+        send: (sessionId, message) => {
+          if (peer.isOpen) peer.emitEvent(SIGNALING_EVENT, { Session: sessionId, Message: message });
+        },
+        sourceStatus: (status) => {
+          if (peer.isOpen) peer.emitEvent(VIDEO_SOURCE_EVENT, { state: status.state, message: status.message, ...(status.retryInMs !== undefined ? { retryInMs: status.retryInMs } : {}) });
+        },
+      };
+      this.lanEndpoints.set(ctx, endpoint);
+    }
+    return endpoint;
   }
 }
 
-function describe(core: DeviceCore, ctx: RequestContext): string {
-  const user = core.iam.userByFingerprint(ctx.requester.fingerprint);
-  return user ? `user ${user.Username}` : `client ${ctx.requester.fingerprint.slice(0, 12)}…`;
+function describe(core: DeviceCore, requester: Requester): string {
+  const user = core.iam.userOf(requester);
+  const via = requester.remoteKid !== undefined ? ' via relay' : '';
+  return user ? `user ${user.Username}${via}` : `client ${requester.fingerprint.slice(0, 12)}…${via}`;
 }

@@ -15,6 +15,8 @@ export const IamActions = {
   /** Nabto checks this one action for setting, adding and removing a user's fingerprints. */
   SetUserFingerprint: 'IAM:SetUserFingerprint',
   ListRoles: 'IAM:ListRoles',
+  /** lancam extension: issue or revoke a user's shared secret for signaling through a relay. */
+  SetUserRemoteSecret: 'IAM:SetUserRemoteSecret',
   // Device settings
   GetSettings: 'IAM:GetSettings',
   SetSettings: 'IAM:SetSettings',

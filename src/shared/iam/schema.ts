@@ -287,6 +287,21 @@ const userFields = {
   Fcm: fcmSchema.optional(),
   NotificationCategories: z.array(z.string()).optional(),
   OauthSubject: maxBytes(IAM_LIMITS.oauthSubjectMaxBytes).optional(),
+  /**
+   * lancam extension: shared secrets for signed signaling through an untrusted relay. Each belongs
+   * to this user; removing the user (or the entry) revokes it.
+   */
+  RemoteSecrets: z
+    .array(
+      z.looseObject({
+        Kid: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16-64 URL-safe characters'),
+        Secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes, base64url'),
+        Name: maxBytes(IAM_LIMITS.fingerprintNameMaxBytes).optional(),
+        Created: z.string().max(40).optional(),
+      }),
+    )
+    .max(16)
+    .optional(),
 };
 
 const fingerprintEntrySchema = z.looseObject({

@@ -14,6 +14,8 @@
  *   PUT    /iam/users/{u}/username   "newname"        204 | 409
  *   PUT    /iam/users/{u}/fingerprints/{fp} {Name?}   204 | 409 owned by another user
  *   DELETE /iam/users/{u}/fingerprints/{fp}           202 | 404
+ *   POST   /iam/users/{u}/remote-secrets {Name?}     201 {Kid, Secret, DeviceId, Fingerprint}
+ *   DELETE /iam/users/{u}/remote-secrets/{kid}        202 | 404
  *   GET    /iam/roles                                 205 string[]
  *   GET    /iam/settings                              205 IamSettingsView
  *   PUT    /iam/settings/{key}       value            204  (keys: SETTINGS_KEYS)
@@ -55,10 +57,16 @@ export const iamUserViewSchema = z.object({
   Fingerprints: z.array(z.object({ Fingerprint: fingerprintSchema, Name: z.string().optional() })),
   /** True while the user has a pairing (invite) password set. */
   HasPassword: z.boolean(),
+  /** Shared secrets for access through a relay (never the secrets themselves). */
+  RemoteSecrets: z.array(z.object({ Kid: z.string(), Name: z.string().optional(), Created: z.string().optional() })).optional(),
 });
 export type IamUserView = z.infer<typeof iamUserViewSchema>;
 
 export const createUserBody = z.strictObject({ Username: usernameSchema });
+export const createRemoteSecretBody = z.strictObject({ Name: fingerprintNameSchema.optional() });
+export const remoteSecretIssuedSchema = z.object({ Kid: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), Secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/), DeviceId: z.string(), Fingerprint: fingerprintSchema });
+export type RemoteSecretIssued = z.infer<typeof remoteSecretIssuedSchema>;
+export const kidSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a key id');
 export const setFingerprintBody = z.strictObject({ Name: fingerprintNameSchema.optional() });
 export const setPasswordBody = z.union([z.literal(''), passwordSchema]);
 
