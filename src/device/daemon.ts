@@ -28,6 +28,7 @@ import { SharedCapture, type FrameSource } from './video/capture';
 import { PatternSource } from './video/pattern-source';
 import { createFfmpegSource } from './video/ffmpeg-source';
 import { VideoService, type VideoOptions } from './video/video-service';
+import { RelayLink, type RelayLinkOptions } from './relay/relay-link';
 
 export const APP_NAME = 'lancam-device';
 export const APP_VERSION = '0.1.0';
@@ -46,6 +47,8 @@ export interface DeviceOptions {
   limits?: Partial<ChannelLimits> | undefined;
   attemptLimits?: AttemptLimits | undefined;
   video?: Partial<DeviceVideoOptions> | undefined;
+  /** Connect out to a lancam-relay, so clients beyond the LAN can reach the camera. */
+  relay?: RelayLinkOptions | undefined;
   log: Logger;
 }
 
@@ -71,6 +74,7 @@ export const DEFAULT_VIDEO: DeviceVideoOptions = {
 export class DeviceDaemon implements DeviceCore {
   private advertisement: Advertisement | undefined;
   private control: ControlServer | undefined;
+  private relayLink: RelayLink | undefined;
   private listening: { host: string; port: number } | undefined;
   readonly pairingWindow = new PairingWindow();
   readonly attempts: AttemptLimiter;
@@ -148,6 +152,10 @@ export class DeviceDaemon implements DeviceCore {
       await this.control.close();
       throw err;
     }
+    if (this.options.relay) {
+      this.relayLink = new RelayLink({ deviceId: this.deviceId, identity: this.identity, iam: this.iam, video: this.video, log: this.log }, this.options.relay);
+      this.relayLink.start();
+    }
     if (this.options.mdnsInterface !== null) {
       this.advertisement = advertise({
         ...(this.options.mdnsInterface ? { interface: this.options.mdnsInterface } : {}),
@@ -167,6 +175,7 @@ export class DeviceDaemon implements DeviceCore {
   /** mDNS goodbye, every channel closed, the port freed. Bounded in time. */
   async stop(): Promise<void> {
     this.pairingWindow.close('device stopping');
+    this.relayLink?.stop();
     await this.video.close();
     await Promise.all([this.advertisement?.stop(), this.server.close(), this.control?.close()]);
     this.advertisement = undefined;

@@ -12,6 +12,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppService } from '../app/app-service';
+import { RemoteAccessStore } from '../remote/remote-access-store';
+import { openRelayTransport } from '../remote/relay-transport';
+import { formatRemoteAccess, parseRemoteAccess } from '../../shared/remote-access-string';
+import { remoteSecretIssuedSchema } from '../../shared/protocol/iam-api';
 import { UiServer } from '../ui-server/ui-server';
 import { CameraViewer } from '../video/camera-viewer';
 import { writePng } from '../video/snapshot';
@@ -266,6 +270,37 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     });
   }).requiredOption('--role <role>', 'the role to give the new user');
 
+  deviceCommandWithArgs<[string]>('remote-secret', 'issue a shared secret so the user can watch through a relay (beyond the LAN)', [['username', 'the user']], user, async (device, [username], opts) => {
+    const ctx = await context();
+    await withSession(ctx, device, opts, async (session) => {
+      const issued = await session.call('POST', `/iam/users/${encodeURIComponent(username)}/remote-secrets`, opts.name ? { Name: opts.name } : {}, remoteSecretIssuedSchema);
+      if (issued.Fingerprint !== session.deviceFingerprint) throw new CompanionError('bad-response', 'the camera named a key other than its own');
+      const accessString = formatRemoteAccess({
+        deviceId: issued.DeviceId,
+        fingerprint: issued.Fingerprint,
+        kid: issued.Kid,
+        secret: issued.Secret,
+        ...(opts.relay ? { relay: opts.relay } : {}),
+        ...(opts.relayFingerprint ? { relayFingerprint: opts.relayFingerprint } : {}),
+      });
+      ctx.out.result(
+        [
+          `Issued a remote-access secret for ${username}. Give them this string (keep it secret: it lets them watch through the relay):`,
+          '',
+          `  ${accessString}`,
+          '',
+          terminalQr(accessString),
+          `They add it with: lancam remote add '${accessString}'`,
+          `Revoke it by removing the user, or: lancam user rm … (all of the user's access goes with it).`,
+        ].join('\n'),
+        { username, kid: issued.Kid, accessString },
+      );
+    });
+  })
+    .option('--relay <url>', 'the relay the user should use (put into the string)')
+    .option('--relay-fingerprint <fp>', 'the relay\'s key fingerprint (put into the string)')
+    .option('--name <name>', 'a name for this secret, e.g. the user\'s phone');
+
   deviceCommandWithArgs<[string]>('rm', 'remove a user from a camera', [['username', 'the user to remove']], user, async (device, [username], opts) => {
     const ctx = await context();
     await withSession(ctx, device, opts, async (session) => {
@@ -309,14 +344,52 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     });
   });
 
+  const remote = program.command('remote').description('remote-access secrets this client holds (for watching through a relay)');
+  remote
+    .command('add')
+    .description('store a remote-access string (encrypted with this client\'s key)')
+    .argument('<access-string>', 'lancam-remote:d=…,fp=…,kid=…,sec=…[,relay=…]')
+    .action(async (text: string) => {
+      const ctx = await context();
+      let grant;
+      try {
+        grant = parseRemoteAccess(text);
+      } catch (err) {
+        throw new CompanionError('usage', (err as Error).message);
+      }
+      await remoteStore(ctx).put(grant);
+      ctx.out.result(`Stored remote access to ${grant.deviceId} (camera key ${groupFingerprint(grant.fingerprint).slice(0, 19)} …)${grant.relay ? ` through ${grant.relay}` : ''}.`, { deviceId: grant.deviceId, relay: grant.relay ?? null });
+    });
+  remote
+    .command('list')
+    .description('the cameras this client can reach through a relay')
+    .action(async () => {
+      const ctx = await context();
+      const grants = await remoteStore(ctx).list();
+      ctx.out.result(
+        grants.length === 0 ? 'No remote access stored.' : table(['DEVICE ID', 'RELAY', 'KEY ID'], grants.map((g) => [g.deviceId, g.relay ?? '(none)', g.kid])),
+        grants.map((g) => ({ deviceId: g.deviceId, fingerprint: g.fingerprint, kid: g.kid, relay: g.relay ?? null })),
+      );
+    });
+  remote
+    .command('rm')
+    .description('forget the remote access to a camera')
+    .argument('<device>', 'device id')
+    .action(async (device: string) => {
+      const ctx = await context();
+      if (!(await remoteStore(ctx).remove(device))) throw new CompanionError('not-found', `no remote access stored for ${device}`);
+      ctx.out.result(`Forgot the remote access to ${device}.`, { removed: device });
+    });
+
   deviceCommand('snapshot', 'save one frame of a camera\'s live video as a PNG')
     .requiredOption('-o, --output <file>', 'PNG file to write')
     .option('--timeout <seconds>', 'how long to wait for a frame', '10')
-    .action(async (device: string | undefined, opts: DeviceOptions & { output: string; timeout: string }) => {
+    .option('--via-relay', 'go through the relay even if the camera is on this network')
+    .option('--relay <url>', 'the relay to use (default: the one in the remote-access string)')
+    .action(async (device: string | undefined, opts: ViewerCommandOptions & { output: string; timeout: string }) => {
       const ctx = await context();
       const timeoutMs = parseSeconds(opts.timeout, '--timeout') * 1000;
-      await withSession(ctx, device, opts, async (session) => {
-        const viewer = await CameraViewer.open(session, { iceAddresses: ctx.global.iceAddress ?? [] });
+      await withViewer(ctx, device, opts, async (viewer) => {
         try {
           const frame = await viewer.nextFrame(timeoutMs);
           await writePng(frame, opts.output);
@@ -329,11 +402,12 @@ function buildProgram(setJson: (json: boolean) => void): Command {
 
   deviceCommand('watch', 'watch a camera\'s live video and report frame rate, bitrate and latency')
     .option('--seconds <n>', 'how long to watch', '10')
-    .action(async (device: string | undefined, opts: DeviceOptions & { seconds: string }) => {
+    .option('--via-relay', 'go through the relay even if the camera is on this network')
+    .option('--relay <url>', 'the relay to use (default: the one in the remote-access string)')
+    .action(async (device: string | undefined, opts: ViewerCommandOptions & { seconds: string }) => {
       const ctx = await context();
       const seconds = parseSeconds(opts.seconds, '--seconds');
-      await withSession(ctx, device, opts, async (session) => {
-        const viewer = await CameraViewer.open(session, { iceAddresses: ctx.global.iceAddress ?? [] });
+      await withViewer(ctx, device, opts, async (viewer) => {
         try {
           await viewer.nextFrame(Math.max(10_000, seconds * 1000));
           const ended = await Promise.race([sleep(seconds * 1000).then(() => undefined), viewer.closed()]);
@@ -493,6 +567,51 @@ async function withSession(ctx: Context, device: string | undefined, opts: Devic
     if (session.known) await ctx.store.touch(session.known.deviceId, { lastAddress: session.address, lastSeenAt: new Date().toISOString() });
   } finally {
     session.close();
+  }
+}
+
+interface ViewerCommandOptions extends DeviceOptions {
+  viaRelay?: boolean;
+  relay?: string;
+}
+
+function remoteStore(ctx: Context): RemoteAccessStore {
+  return new RemoteAccessStore(path.join(ctx.home.dir, 'remote-access.json'), ctx.home.identity.privateKey);
+}
+
+/**
+ * A live viewer for `snapshot` and `watch`: over the LAN, or through the relay when asked
+ * (`--via-relay`) or when the camera cannot be reached on this network and remote access is stored.
+ */
+async function withViewer(ctx: Context, device: string | undefined, opts: ViewerCommandOptions, use: (viewer: CameraViewer) => Promise<void>): Promise<void> {
+  const viaRelay = async () => {
+    const deviceId = device !== undefined ? ((await ctx.store.resolve(device))?.deviceId ?? device) : undefined;
+    const grant = deviceId !== undefined ? await remoteStore(ctx).get(deviceId) : undefined;
+    if (!grant) throw new CompanionError('no-remote-access', `no remote access stored for ${device ?? 'this camera'}; ask its admin for a remote-access string ("lancam user remote-secret") and add it with "lancam remote add"`);
+    const url = opts.relay ?? grant.relay;
+    if (!url) throw new CompanionError('usage', 'which relay? the remote-access string names none; pass --relay wss://host:port');
+    const transport = await openRelayTransport(grant, { url, pinFingerprint: grant.relayFingerprint });
+    try {
+      const viewer = await CameraViewer.open(transport, { iceAddresses: ctx.global.iceAddress ?? [] });
+      await use(viewer);
+    } finally {
+      transport.close();
+    }
+  };
+  if (opts.viaRelay) return viaRelay();
+  let connected = false;
+  try {
+    await withSession(ctx, device, opts, async (session) => {
+      connected = true;
+      await use(await CameraViewer.open(session, { iceAddresses: ctx.global.iceAddress ?? [] }));
+    });
+  } catch (err) {
+    // Only a camera that could not be reached at all falls back to the relay.
+    const unreachable = !connected && err instanceof CompanionError && ['not-found', 'unreachable', 'timeout'].includes(String(err.status));
+    const deviceId = device !== undefined ? ((await ctx.store.resolve(device).catch(() => undefined))?.deviceId ?? device) : undefined;
+    if (!unreachable || deviceId === undefined || !(await remoteStore(ctx).get(deviceId))) throw err;
+    ctx.out.info(`${device} is not reachable on this network; going through the relay`);
+    await viaRelay();
   }
 }
 

@@ -32,6 +32,8 @@ interface RunOptions {
   iceServer: string[];
   maxViewers: string;
   ffmpeg?: string;
+  relay?: string;
+  relayFingerprint?: string;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -68,6 +70,8 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
     .option('--max-viewers <n>', 'viewers at once', String(DEFAULT_VIDEO.maxViewers))
     .option('--ffmpeg <path>', 'the ffmpeg binary for file, RTSP and camera sources', 'ffmpeg')
+    .option('--relay <url>', 'connect out to this lancam-relay (wss://host:port), so clients beyond the LAN can watch')
+    .option('--relay-fingerprint <fp>', 'the relay\'s key fingerprint, as lancam-relay prints it (pins the relay)')
     .option('--quiet', 'no log lines on stderr')
     .action(async (opts: RunOptions) => {
       await run(opts);
@@ -133,6 +137,7 @@ async function run(opts: RunOptions): Promise<void> {
     iamStateFile: opts.iamState,
     limits,
     video,
+    relay: opts.relay ? { url: opts.relay, pinFingerprint: opts.relayFingerprint } : undefined,
     log,
   });
   let address: { host: string; port: number };
@@ -180,6 +185,7 @@ async function run(opts: RunOptions): Promise<void> {
     `  fingerprint  ${groupFingerprint(daemon.fingerprint)}`,
     `  state        ${daemon.paths.stateDir}`,
     `  mDNS         ${mdns}`,
+    ...(opts.relay ? [`  relay        ${opts.relay}`] : []),
     `  video        ${opts.source === 'pattern' ? 'test pattern' : opts.source} ${width}x${height}@${fps}`,
     `listening on ${address.host}:${address.port}`,
   ];

@@ -1,0 +1,144 @@
+/**
+ * The camera's link to a lancam-relay (`--relay wss://…`): it connects out (so a camera behind NAT
+ * can be watched), and each client channel the relay opens becomes a video signaling endpoint.
+ * The relay is not trusted: every message is a JWT signed with the shared secret of one IAM user
+ * (resolved from its kid), checked for sequence and nonces; the first failure ends the channel.
+ */
+import { RouteError } from '../../net/rpc-router';
+import { NonceCache, SignedSignalingDevice, SignedSignalingError } from '../../net/signed-signaling';
+import { connectDeviceToRelay, type DeviceRelayConnection } from '../../relay/relay-client';
+import type { IceServer, SignalingMessage } from '../../shared/protocol/webrtc-api';
+import type { Identity } from '../../net/keys';
+import type { IamService, Requester } from '../iam/iam-service';
+import type { Logger } from '../log';
+import type { SignalingEndpoint, VideoService } from '../video/video-service';
+
+export interface RelayLinkOptions {
+  url: string;
+  /** The relay's TLS key fingerprint, when pinned. */
+  pinFingerprint?: string | undefined;
+}
+
+interface LinkContext {
+  deviceId: string;
+  identity: Identity;
+  iam: IamService;
+  video: VideoService;
+  log: Logger;
+}
+
+class RelayEndpoint implements SignalingEndpoint {
+  readonly signer: SignedSignalingDevice;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly link: RelayLink,
+    readonly channel: string,
+    replayCache: NonceCache,
+  ) {
+    this.signer = new SignedSignalingDevice((kid) => {
+      const found = link.context.iam.remoteSecret(kid);
+      return found ? Buffer.from(found.secret, 'base64url') : undefined;
+    }, { replayCache });
+  }
+
+  get requester(): Requester {
+    return { fingerprint: '', remoteAddress: 'relay', isLocal: false, remoteKid: this.signer.kid ?? '' };
+  }
+
+  /** Messages are verified and handled one at a time, in order. */
+  receive(token: string): void {
+    this.queue = this.queue.then(() => this.handle(token));
+  }
+
+  send(_sessionId: string, message: SignalingMessage): void {
+    if (this.closed) return;
+    this.signer.sign(message).then(
+      (token) => this.link.connection?.send(this.channel, token),
+      (err: unknown) => this.link.context.log.warn(`relay channel ${this.channel}: cannot sign: ${(err as Error).message}`),
+    );
+  }
+
+  async extraIceServers(): Promise<IceServer[]> {
+    const user = this.link.context.iam.userOf(this.requester);
+    if (!user || !this.link.connection) return [];
+    try {
+      return await this.link.connection.requestTurn(user.Username);
+    } catch (err) {
+      this.link.context.log.warn(`relay: no TURN credentials: ${(err as Error).message}`);
+      return [];
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.link.context.video.endpointClosed(this);
+  }
+
+  private async handle(token: string): Promise<void> {
+    if (this.closed) return;
+    let message: SignalingMessage;
+    try {
+      message = await this.signer.verify(token);
+    } catch (err) {
+      const code = err instanceof SignedSignalingError ? err.code : 'error';
+      this.link.context.log.warn(`relay channel ${this.channel}: refused a message (${code}): ${(err as Error).message}; ending the channel`);
+      this.link.connection?.closeChannel(this.channel);
+      this.close();
+      return;
+    }
+    try {
+      await this.link.context.video.handle(this, this.channel, message);
+      if (message.type === 'CLOSE') this.link.connection?.closeChannel(this.channel);
+    } catch (err) {
+      const reason = err instanceof RouteError ? err.message : `internal error: ${(err as Error).message}`;
+      this.send(this.channel, { type: 'CLOSE', reason });
+      // Give the signed CLOSE a moment to leave before the channel goes.
+      setTimeout(() => this.link.connection?.closeChannel(this.channel), 200).unref();
+      this.close();
+    }
+  }
+}
+
+export class RelayLink {
+  connection: DeviceRelayConnection | undefined;
+  private readonly endpoints = new Map<string, RelayEndpoint>();
+  private readonly replayCache = new NonceCache();
+
+  constructor(
+    readonly context: LinkContext,
+    private readonly options: RelayLinkOptions,
+  ) {}
+
+  start(): void {
+    const connection = connectDeviceToRelay({
+      url: this.options.url,
+      identity: this.context.identity,
+      deviceId: this.context.deviceId,
+      ...(this.options.pinFingerprint ? { pinFingerprint: this.options.pinFingerprint } : {}),
+    });
+    this.connection = connection;
+    connection.on('ready', () => this.context.log.info(`relay: registered at ${this.options.url}; reachable through it`));
+    connection.on('disconnected', ({ error, retryInMs }) =>
+      this.context.log.warn(`relay: ${error.message}${retryInMs !== undefined ? `; retrying in ${Math.round(retryInMs / 1000)} s` : ''}`),
+    );
+    connection.on('relay-error', ({ code, message }) => this.context.log.warn(`relay said ${code}: ${message}`));
+    connection.on('channel-open', (channel) => {
+      this.endpoints.set(channel, new RelayEndpoint(this, channel, this.replayCache));
+    });
+    connection.on('message', (channel, data) => this.endpoints.get(channel)?.receive(data));
+    connection.on('channel-closed', (channel) => {
+      this.endpoints.get(channel)?.close();
+      this.endpoints.delete(channel);
+    });
+  }
+
+  stop(): void {
+    for (const endpoint of this.endpoints.values()) endpoint.close();
+    this.endpoints.clear();
+    this.connection?.close();
+    this.connection = undefined;
+  }
+}

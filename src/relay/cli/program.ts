@@ -1,0 +1,188 @@
+/**
+ * The `lancam-relay` command line: runs the relay that cameras behind NAT connect out to.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { groupFingerprint } from '../../shared/fingerprint';
+import { RELAY_PATH } from '../../shared/protocol/relay-api';
+import { DEFAULT_RELAY_LIMITS } from '../limits';
+import { RelayServer, type RelayLog } from '../relay-server';
+import { RELAY_KEY_FILE, loadOperatorTls, loadSelfSignedTls, type RelayTlsMaterial } from '../relay-tls';
+import { DEFAULT_TURN_TTL_SECONDS, validateTurnConfig, type TurnConfig } from '../turn';
+
+export const RELAY_NAME = 'lancam-relay';
+export const RELAY_VERSION = '0.1.0';
+export const DEFAULT_RELAY_PORT = 5593;
+
+interface RunOptions {
+  host: string;
+  port: string;
+  stateDir: string;
+  cert?: string;
+  key?: string;
+  insecurePlain?: boolean;
+  turnUrl: string[];
+  turnSecret?: string;
+  turnSecretFile?: string;
+  turnTtl: string;
+  maxChannelsPerDevice: string;
+  maxConnectionsPerAddress: string;
+  messagesPerSecond: string;
+  messageBurst: string;
+  handshakeTimeout: string;
+  quiet?: boolean;
+}
+
+export function defaultRelayStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LANCAM_RELAY_STATE_DIR) return env.LANCAM_RELAY_STATE_DIR;
+  return path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'lancam-relay');
+}
+
+export async function runRelayCli(argv: string[]): Promise<number> {
+  const program = new Command(RELAY_NAME)
+    .description('Route signaling between lancam clients and cameras that connect out to this relay (cameras behind NAT). The relay holds no secret: it only forwards messages the two ends sign.')
+    .version(RELAY_VERSION)
+    .exitOverride()
+    .configureOutput({ outputError: (text) => process.stderr.write(`${RELAY_NAME}: ${text.replace(/^error: /, '')}`) })
+    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--port <n>', 'TCP port to listen on (0 = any free port)', String(DEFAULT_RELAY_PORT))
+    .option('--state-dir <dir>', `where the relay key (${RELAY_KEY_FILE}) for the self-signed certificate lives`, defaultRelayStateDir())
+    .option('--cert <file>', 'serve this TLS certificate (PEM, chain allowed) instead of a self-signed one; needs --key')
+    .option('--key <file>', 'the private key (PEM) of --cert')
+    .option('--insecure-plain', 'serve plain ws:// without TLS (only behind a TLS-terminating proxy)')
+    .option('--turn-url <url>', 'TURN server handed to cameras, e.g. turn:relay.example:3478?transport=udp (repeatable)', collect, [])
+    .option('--turn-secret <secret>', "the TURN server's static-auth-secret (coturn use-auth-secret); prefer --turn-secret-file")
+    .option('--turn-secret-file <file>', 'read the TURN secret from this file')
+    .option('--turn-ttl <seconds>', 'lifetime of the TURN credentials handed out', String(DEFAULT_TURN_TTL_SECONDS))
+    .option('--max-channels-per-device <n>', 'client channels open at once per camera', String(DEFAULT_RELAY_LIMITS.maxChannelsPerDevice))
+    .option('--max-connections-per-address <n>', 'open connections from one source address', String(DEFAULT_RELAY_LIMITS.maxConnectionsPerAddress))
+    .option('--messages-per-second <n>', 'sustained frames per second per connection', String(DEFAULT_RELAY_LIMITS.messagesPerSecond))
+    .option('--message-burst <n>', 'frames one connection may send at once', String(DEFAULT_RELAY_LIMITS.messageBurst))
+    .option('--handshake-timeout <seconds>', 'time from TCP connect to device-hello or connect', String(DEFAULT_RELAY_LIMITS.handshakeTimeoutMs / 1000))
+    .option('--quiet', 'no log lines on stderr')
+    .action(async (opts: RunOptions) => {
+      await run(opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`${RELAY_NAME}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function run(opts: RunOptions): Promise<void> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, not "${opts.port}"`);
+  if ((opts.cert === undefined) !== (opts.key === undefined)) throw new Error('--cert and --key go together');
+  if (opts.insecurePlain && opts.cert) throw new Error('--insecure-plain and --cert exclude each other');
+  const limits = {
+    maxChannelsPerDevice: count(opts.maxChannelsPerDevice, '--max-channels-per-device'),
+    maxConnectionsPerAddress: count(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
+    messagesPerSecond: count(opts.messagesPerSecond, '--messages-per-second'),
+    messageBurst: count(opts.messageBurst, '--message-burst'),
+    handshakeTimeoutMs: seconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
+  };
+  const turn = await turnConfig(opts);
+
+  const log = createRelayLog(Boolean(opts.quiet));
+  let tls: RelayTlsMaterial | null = null;
+  if (opts.cert && opts.key) tls = await loadOperatorTls(opts.cert, opts.key);
+  else if (!opts.insecurePlain) tls = await loadSelfSignedTls(opts.stateDir);
+
+  const server = new RelayServer({ host: opts.host, port, tls, limits, ...(turn ? { turn } : {}), log });
+  server.on('rejected', ({ remoteAddress, reason }) => log.warn(`${remoteAddress}: ${reason}`));
+  let address: { host: string; port: number };
+  try {
+    address = await server.listen();
+  } catch (err) {
+    await server.close().catch(() => {});
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${port} on ${opts.host} is in use; choose another with --port`, { cause: err });
+    if (code === 'EADDRNOTAVAIL') throw new Error(`${opts.host} is not an address of this machine (--host)`, { cause: err });
+    throw err;
+  }
+
+  // Signal handlers first: a SIGTERM right after "listening on" must still stop cleanly.
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`${RELAY_NAME}: ${signal} again, exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      log.info(`${signal}: stopping (closing connections)`);
+      void server.close().finally(() => {
+        process.stdout.write('stopped\n');
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+  const hostForUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
+  const scheme = tls ? 'wss' : 'ws';
+  const lines = [`${RELAY_NAME} ${RELAY_VERSION}`];
+  if (!tls) {
+    lines.push('  tls          none (--insecure-plain): plain ws://, put a TLS-terminating proxy in front');
+  } else {
+    const what = tls.source === 'operator' ? `certificate ${opts.cert}` : `self-signed, key ${path.join(opts.stateDir, RELAY_KEY_FILE)}${tls.created ? ' (created now)' : ''}`;
+    lines.push(`  tls          ${what}`);
+    lines.push(`  fingerprint  ${tls.fingerprint}`);
+    lines.push(`               ${groupFingerprint(tls.fingerprint)}  (clients and cameras pin it: --relay-fingerprint)`);
+  }
+  lines.push(`  turn         ${turn ? `${turn.urls.join(', ')} (credentials valid ${turn.ttlSeconds} s)` : 'none (cameras get no TURN servers)'}`);
+  lines.push(`  limits       ${limits.maxChannelsPerDevice} channels per camera, ${limits.maxConnectionsPerAddress} connections per address, ${limits.messagesPerSecond} frames/s (burst ${limits.messageBurst})`);
+  lines.push(`  url          ${scheme}://${hostForUrl}:${address.port}${RELAY_PATH}`);
+  lines.push(`listening on ${address.host}:${address.port}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  await stopped;
+}
+
+async function turnConfig(opts: RunOptions): Promise<TurnConfig | undefined> {
+  if (opts.turnSecret !== undefined && opts.turnSecretFile !== undefined) throw new Error('--turn-secret and --turn-secret-file exclude each other');
+  let secret = opts.turnSecret;
+  if (opts.turnSecretFile !== undefined) {
+    try {
+      secret = (await fs.readFile(opts.turnSecretFile, 'utf8')).trim();
+    } catch (err) {
+      throw new Error(`cannot read --turn-secret-file ${opts.turnSecretFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+  }
+  if (opts.turnUrl.length === 0) {
+    if (secret !== undefined) throw new Error('a TURN secret needs at least one --turn-url');
+    return undefined;
+  }
+  if (secret === undefined) throw new Error('--turn-url needs --turn-secret or --turn-secret-file');
+  return validateTurnConfig({ urls: opts.turnUrl, secret, ttlSeconds: Number(opts.turnTtl) });
+}
+
+function createRelayLog(quiet: boolean): RelayLog {
+  const line = (level: string, message: string) => {
+    if (!quiet) process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
+  };
+  return { info: (m) => line('info', m), warn: (m) => line('warn', m) };
+}
+
+function seconds(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new Error(`${flag} must be a number of seconds (0 < s <= 86400), not "${text}"`);
+  return n;
+}
+
+function count(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`${flag} must be a whole number from 1 to 100000, not "${text}"`);
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
