@@ -23,6 +23,7 @@ export default defineConfig({
     build: {
       outDir: resolve('out/renderer'),
       emptyOutDir: true,
+      minify: true,
       rollupOptions: { input: resolve('src/renderer/index.html') },
     },
   },

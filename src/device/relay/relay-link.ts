@@ -54,10 +54,10 @@ class RelayEndpoint implements SignalingEndpoint {
 
   send(_sessionId: string, message: SignalingMessage): void {
     if (this.closed) return;
-    this.signer.sign(message).then(
-      (token) => this.link.connection?.send(this.channel, token),
-      (err: unknown) => this.link.context.log.warn(`relay channel ${this.channel}: cannot sign: ${(err as Error).message}`),
-    );
+    this.signer
+      .sign(message)
+      .then((token) => this.link.connection?.send(this.channel, token))
+      .catch((err: unknown) => this.link.context.log.warn(`relay channel ${this.channel}: cannot send: ${(err as Error).message}`));
   }
 
   async extraIceServers(): Promise<IceServer[]> {

@@ -14,7 +14,12 @@ export function takeTokenFromLocation(): string | undefined {
   return match[1];
 }
 
-export async function connectBridge(token: string, url = `${window.location.origin.replace(/^http/, 'ws')}/api`): Promise<LancamApi> {
+export interface BridgeOptions {
+  /** Called once when an established connection to the companion closes. */
+  onClose?: ((reason: string) => void) | undefined;
+}
+
+export async function connectBridge(token: string, url = `${window.location.origin.replace(/^http/, 'ws')}/api`, options: BridgeOptions = {}): Promise<LancamApi> {
   const ws = new WebSocket(url);
   const pending = new Map<number, Pending>();
   const listeners = new Map<string, Set<(data: unknown) => void>>();
@@ -45,6 +50,7 @@ export async function connectBridge(token: string, url = `${window.location.orig
   ws.onclose = () => {
     for (const call of pending.values()) call.reject(new ApiError('closed', 'the lancam companion closed the connection'));
     pending.clear();
+    options.onClose?.('the lancam companion closed the connection');
   };
 
   const invoke = (method: ApiMethod, args: unknown[]) =>

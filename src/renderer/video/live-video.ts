@@ -37,6 +37,8 @@ export class LiveVideo {
   private latency: number | null = null;
   private current: LiveVideoStats = { frames: 0, fps: 0, bitrateKbps: 0, latencyMs: null, width: 0, height: 0, firstFrameMs: null };
   private closed = false;
+  private stopRequested = false;
+  private stream: MediaStream | undefined;
 
   constructor(
     private readonly api: LancamApi,
@@ -52,11 +54,18 @@ export class LiveVideo {
   async start(): Promise<void> {
     const { sessionId } = await this.api.openVideo(this.deviceId);
     this.sessionId = sessionId;
+    // Stopped while the session was being opened: end it at once, and never touch the element.
+    if (this.stopRequested) {
+      void this.api.closeVideo(sessionId).catch(() => undefined);
+      this.finish('closed by the viewer');
+      return;
+    }
     this.peer = new ViewerPeer({
       createPeerConnection: (config) => new RTCPeerConnection(config) as unknown as PeerConnectionLike,
       send: (message) => this.api.sendVideoSignal(sessionId, message),
       onTrack: (track) => {
-        this.video.srcObject = new MediaStream([track as MediaStreamTrack]);
+        this.stream = new MediaStream([track as MediaStreamTrack]);
+        this.video.srcObject = this.stream;
         void this.video.play().catch(() => undefined);
         this.watchFrames();
       },
@@ -71,7 +80,7 @@ export class LiveVideo {
       }),
     );
     await this.peer.start();
-    this.statsTimer = window.setInterval(() => void this.updateStats(), 1000);
+    if (!this.closed) this.statsTimer = window.setInterval(() => void this.updateStats(), 1000);
   }
 
   /** The current picture as a PNG (for snapshots). */
@@ -86,6 +95,7 @@ export class LiveVideo {
   }
 
   stop(): void {
+    this.stopRequested = true;
     this.peer?.close('closed by the viewer');
     if (this.sessionId) void this.api.closeVideo(this.sessionId).catch(() => undefined);
   }
@@ -95,7 +105,8 @@ export class LiveVideo {
     this.closed = true;
     for (const off of this.offs) off();
     if (this.statsTimer !== undefined) window.clearInterval(this.statsTimer);
-    this.video.srcObject = null;
+    // Another session may show in the same element by now: clear only our own picture.
+    if (this.stream !== undefined && this.video.srcObject === this.stream) this.video.srcObject = null;
     this.options.onClosed?.(reason);
   }
 

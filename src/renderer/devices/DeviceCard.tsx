@@ -1,0 +1,72 @@
+import type { DeviceEntry } from '../../shared/ui/api';
+import { Fingerprint } from '../components/Fingerprint';
+import { StatusPill } from '../components/StatusPill';
+import { KeyChangedWarning } from './KeyChangedWarning';
+
+interface DeviceCardProps {
+  device: DeviceEntry;
+  watching: boolean;
+  onPair: () => void;
+  onWatch: () => void;
+  onAccess: () => void;
+  onForget: () => void;
+}
+
+export function DeviceCard({ device, watching, onPair, onWatch, onAccess, onForget }: DeviceCardProps) {
+  const id = device.deviceId;
+  const keyChanged = device.status === 'key-changed';
+  const online = device.status === 'online';
+  return (
+    <li className={`device-card device-card--${device.status}${device.paired ? ' device-card--paired' : ''}`} data-testid={`device-card-${id}`} data-status={device.status} data-paired={device.paired}>
+      <div className="device-card__head">
+        <div className="device-card__title">
+          <span className="device-card__icon" aria-hidden="true" />
+          <div>
+            <h3 className="device-card__name">{device.friendlyName || id}</h3>
+            <p className="device-card__id">{id}</p>
+          </div>
+        </div>
+        <StatusPill status={device.status} testId={`device-status-${id}`} />
+      </div>
+
+      {device.paired && device.username ? (
+        <p className="device-card__user" data-testid={`device-user-${id}`}>
+          You are <strong>{device.username}</strong>
+          {device.role ? <span className="role-badge">{device.role}</span> : null}
+        </p>
+      ) : null}
+
+      {keyChanged ? (
+        <KeyChangedWarning device={device} onForget={onForget} />
+      ) : (
+        <div className="device-card__key">
+          <span className="device-card__key-label">{device.paired ? 'Pinned key' : 'Camera key'}</span>
+          <Fingerprint value={device.pinnedFingerprint ?? device.fingerprint} label={device.paired ? 'Pinned key' : 'Camera key'} testId={`device-fingerprint-${id}`} />
+        </div>
+      )}
+
+      {keyChanged ? null : (
+        <div className="device-card__actions">
+          {device.paired ? (
+            <>
+              <button type="button" className="button button--primary" onClick={onWatch} disabled={!online} data-testid={`device-watch-${id}`} aria-pressed={watching}>
+                {watching ? 'Watching' : 'Watch'}
+              </button>
+              <button type="button" className="button button--secondary" onClick={onAccess} disabled={!online} data-testid={`device-access-${id}`}>
+                Manage access
+              </button>
+              <button type="button" className="button button--ghost button--push" onClick={onForget} data-testid={`device-forget-${id}`}>
+                Forget…
+              </button>
+            </>
+          ) : (
+            <button type="button" className="button button--primary" onClick={onPair} disabled={!online} data-testid={`device-pair-${id}`}>
+              Pair…
+            </button>
+          )}
+        </div>
+      )}
+      {device.paired && !online && !keyChanged ? <p className="device-card__hint">This camera is not answering on the network right now.</p> : null}
+    </li>
+  );
+}

@@ -1,0 +1,238 @@
+/**
+ * Beyond the LAN: a stream set up through lancam-relay with signed signaling; a relay that tampers
+ * with messages is detected; revoked and wrong secrets are refused; and in a topology where the
+ * camera and the viewer cannot reach each other, media flows through coturn with the short-lived
+ * credentials the relay hands out, which expire.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { turnCredentials } from '../../src/relay/turn';
+import { netnsUnavailable, type Netns } from '../helpers/netns';
+import { cleanupAll, nodeCommand, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
+import { canConnect, threeHosts } from '../helpers/topology';
+
+const RELAY_BIN = path.join(REPO, 'bin/lancam-relay');
+const unavailable = await netnsUnavailable();
+
+afterEach(cleanupAll);
+
+interface Relay {
+  port: number;
+  fingerprint: string;
+}
+
+/** Starts lancam-relay (optionally inside a namespace) and reads its port and key fingerprint. */
+async function startRelay(args: string[], wrap: string[] = []): Promise<Relay> {
+  const [command, commandArgs] = nodeCommand(RELAY_BIN, ['--port', '0', '--state-dir', await tempDir('lancam-relay-'), ...args], wrap);
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(async () => void child.kill('SIGKILL'));
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`lancam-relay did not start: ${out}`)), 15_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const port = /listening on \S+:(\d+)/.exec(out);
+      const fp = /fingerprint\s+([0-9a-f]{64})/.exec(out);
+      if (port && (fp || args.includes('--insecure-plain'))) {
+        clearTimeout(timer);
+        resolve({ port: Number(port[1]), fingerprint: fp?.[1] ?? '' });
+      }
+    });
+  });
+}
+
+/**
+ * An owner, a user "bob" paired on the LAN, and a remote-access string for bob, made with the real
+ * CLI against the camera (inside `ns` when given).
+ */
+async function bobWithRemoteAccess(device: DeviceProcess, relayUrl: string, relayFingerprint: string | undefined, wrap: string[] = []): Promise<{ bob: string; owner: string; accessString: string }> {
+  const [owner, bob] = [await tempDir('lancam-owner-'), await tempDir('lancam-bob-')];
+  const address = `127.0.0.1:${device.port}`;
+  expect((await runCli(['pair', '--address', address], { home: owner, wrap })).code).toBe(0);
+  const invite = await runCli(['--json', 'user', 'invite', '--address', address, 'bob', '--role', 'Guest'], { home: owner, wrap });
+  expect(invite.code, invite.stderr).toBe(0);
+  const paired = await runCli(['pair', '--address', address, '--pairing-string', invite.json<{ pairingString: string }>().pairingString], { home: bob, wrap });
+  expect(paired.code, paired.stderr).toBe(0);
+  const issued = await runCli(['--json', 'user', 'remote-secret', '--address', address, 'bob', '--relay', relayUrl, ...(relayFingerprint ? ['--relay-fingerprint', relayFingerprint] : [])], { home: owner, wrap });
+  expect(issued.code, issued.stdout + issued.stderr).toBe(0);
+  const { accessString } = issued.json<{ accessString: string }>();
+  expect((await runCli(['remote', 'add', accessString], { home: bob })).code).toBe(0);
+  return { bob, owner, accessString };
+}
+
+interface WatchResult {
+  fps: number;
+  glassToGlassMs: number | null;
+  width: number;
+}
+
+describe('signaling through lancam-relay (loopback)', () => {
+  it('streams through the relay, and a removed user is refused', async () => {
+    const relay = await startRelay(['--host', '127.0.0.1']);
+    const url = `wss://127.0.0.1:${relay.port}`;
+    const device = await startDevice({ mdns: false, args: ['--ice-address', '127.0.0.1', '--relay', url, '--relay-fingerprint', relay.fingerprint] });
+    await expect.poll(() => device.stderr(), { timeout: 10_000 }).toContain('relay: registered');
+    const { bob, owner } = await bobWithRemoteAccess(device, url, relay.fingerprint);
+
+    const watched = await runCli(['--json', '--ice-address', '127.0.0.1', 'watch', device.deviceId, '--via-relay', '--seconds', '3'], { home: bob, timeoutMs: 30_000 });
+    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    const stats = watched.json<WatchResult>();
+    expect(stats.fps).toBeGreaterThan(20);
+    expect(stats.glassToGlassMs).not.toBeNull();
+    expect(device.stderr()).toMatch(/video: session \S+ for user bob via relay started/);
+
+    expect((await runCli(['user', 'rm', '--address', `127.0.0.1:${device.port}`, 'bob'], { home: owner })).code).toBe(0);
+    const refused = await runCli(['--json', '--ice-address', '127.0.0.1', 'watch', device.deviceId, '--via-relay', '--seconds', '2'], { home: bob, timeoutMs: 30_000 });
+    expect(refused.code).not.toBe(0);
+    expect(device.stderr()).toContain('refused a message (unknown-kid)');
+  }, 90_000);
+
+  it('a secret nobody issued is refused', async () => {
+    const relay = await startRelay(['--host', '127.0.0.1']);
+    const url = `wss://127.0.0.1:${relay.port}`;
+    const device = await startDevice({ mdns: false, args: ['--ice-address', '127.0.0.1', '--relay', url, '--relay-fingerprint', relay.fingerprint] });
+    await expect.poll(() => device.stderr(), { timeout: 10_000 }).toContain('relay: registered');
+    const mallory = await tempDir('lancam-mallory-');
+    const forged = `lancam-remote:d=${device.deviceId},fp=${device.fingerprint},kid=${randomBytes(16).toString('base64url')},sec=${randomBytes(32).toString('base64url')},relay=${encodeURIComponent(url)},rfp=${relay.fingerprint}`;
+    expect((await runCli(['remote', 'add', forged], { home: mallory })).code).toBe(0);
+    const res = await runCli(['--json', '--ice-address', '127.0.0.1', 'watch', device.deviceId, '--via-relay', '--seconds', '2'], { home: mallory, timeoutMs: 30_000 });
+    expect(res.code).not.toBe(0);
+    expect(device.stderr()).toContain('refused a message (unknown-kid)');
+    expect(device.stderr()).not.toMatch(/video: session .* started/);
+  }, 90_000);
+
+  it('a relay that alters a message in transit is detected and the session refused', async () => {
+    // The real relay behind a test-owned "relay" that forwards everything but flips one byte of the
+    // signed payload of the client's first message.
+    const relay = await startRelay(['--host', '127.0.0.1', '--insecure-plain']);
+    const evil = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    onCleanup(async () => void evil.close());
+    let tampered = 0;
+    evil.on('connection', (client, req) => {
+      const upstream = new WebSocket(`ws://127.0.0.1:${relay.port}${req.url ?? '/v1'}`);
+      const pending: string[] = [];
+      upstream.on('open', () => pending.splice(0).forEach((m) => upstream.send(m)));
+      client.on('message', (data) => {
+        let text = data.toString();
+        const frame = JSON.parse(text) as { type: string; data?: string };
+        if (frame.type === 'message' && frame.data && tampered === 0) {
+          const [h, p, s] = frame.data.split('.');
+          const payload = Buffer.from(p!, 'base64url');
+          payload[payload.length - 3] = payload[payload.length - 3]! ^ 0x01;
+          frame.data = [h, payload.toString('base64url'), s].join('.');
+          text = JSON.stringify(frame);
+          tampered++;
+        }
+        if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
+        else pending.push(text);
+      });
+      upstream.on('message', (data) => client.send(data.toString()));
+      client.on('close', () => upstream.close());
+      upstream.on('close', () => client.close());
+    });
+    await new Promise<void>((r) => evil.once('listening', () => r()));
+    const evilUrl = `ws://127.0.0.1:${(evil.address() as { port: number }).port}`;
+
+    const device = await startDevice({ mdns: false, args: ['--ice-address', '127.0.0.1', '--relay', `ws://127.0.0.1:${relay.port}`] });
+    await expect.poll(() => device.stderr(), { timeout: 10_000 }).toContain('relay: registered');
+    const { bob } = await bobWithRemoteAccess(device, evilUrl, undefined);
+    const res = await runCli(['--json', '--ice-address', '127.0.0.1', 'watch', device.deviceId, '--via-relay', '--seconds', '2'], { home: bob, timeoutMs: 30_000 });
+    expect(tampered).toBe(1);
+    expect(res.code).not.toBe(0);
+    expect(device.stderr()).toContain('refused a message (bad-signature)');
+    expect(device.stderr()).not.toMatch(/video: session .* started/);
+  }, 90_000);
+});
+
+describe.skipIf(unavailable !== undefined)(`TURN through coturn when the direct path is blocked${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  const TURN_SECRET = randomBytes(24).toString('hex');
+
+  async function startCoturn(middle: Netns, relayIp: string, listen: string[]): Promise<void> {
+    const dir = await tempDir('lancam-coturn-');
+    const args = [
+      ...middle.wrap,
+      'turnserver',
+      '-n',
+      '--no-cli',
+      '--no-tls',
+      '--no-dtls',
+      '--listening-port=3478',
+      ...listen.map((ip) => `--listening-ip=${ip}`),
+      `--relay-ip=${relayIp}`,
+      '--min-port=49160',
+      '--max-port=49300',
+      '--use-auth-secret',
+      `--static-auth-secret=${TURN_SECRET}`,
+      '--realm=lancam.test',
+      '--fingerprint',
+      '--allowed-peer-ip=10.201.0.0-10.201.255.255',
+      '--no-multicast-peers',
+      '--log-file=stdout',
+      '--simple-log',
+      `--pidfile=${path.join(dir, 'turn.pid')}`,
+      `--db=${path.join(dir, 'turndb')}`,
+    ];
+    const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    onCleanup(async () => void child.kill('SIGKILL'));
+    let log = '';
+    child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    // coturn says nothing when its listeners are up; its servers are created right after.
+    await expect.poll(() => log, { timeout: 10_000 }).toMatch(/Total General servers/);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
+  it('media flows through coturn with the relay\'s short-lived credentials; expired ones are refused', async () => {
+    const net = await threeHosts();
+    // The direct path is blocked: the camera cannot reach the viewer, nor the viewer the camera,
+    // though each reaches a server listening on the other's side of its own link.
+    const atViewer = await startDevice({ wrap: net.viewer.wrap, host: '0.0.0.0', mdns: false });
+    const atCamera = await startDevice({ wrap: net.camera.wrap, host: '0.0.0.0', mdns: false });
+    expect(await canConnect(net.camera, net.viewerAddress, atViewer.port)).toBe(false);
+    expect(await canConnect(net.viewer, net.cameraAddress, atCamera.port)).toBe(false);
+    expect(await canConnect(net.viewer, net.viewerAddress, atViewer.port)).toBe(true);
+    await Promise.all([atViewer.stop(), atCamera.stop()]);
+
+    await startCoturn(net.middle, net.middleForCamera, [net.middleForCamera, net.middleForViewer]);
+    const turnUrl = `turn:${net.middleForCamera}:3478?transport=udp`;
+    const relay = await startRelay(['--host', '0.0.0.0', '--turn-url', turnUrl, '--turn-secret', TURN_SECRET, '--turn-ttl', '600'], net.middle.wrap);
+    expect(await canConnect(net.viewer, net.middleForCamera, relay.port)).toBe(true);
+    expect(await canConnect(net.camera, net.middleForCamera, relay.port)).toBe(true);
+
+    // Only relayed candidates (on the TURN server's address) are signaled, by both ends.
+    const relayUrl = `wss://${net.middleForCamera}:${relay.port}`;
+    const device = await startDevice({ wrap: net.camera.wrap, mdns: false, args: ['--ice-address', net.middleForCamera, '--relay', relayUrl, '--relay-fingerprint', relay.fingerprint] });
+    await expect.poll(() => device.stderr(), { timeout: 15_000 }).toContain('relay: registered');
+    const { bob } = await bobWithRemoteAccess(device, relayUrl, relay.fingerprint, net.camera.wrap);
+
+    const watched = await runCli(['--json', '--ice-address', net.middleForCamera, 'watch', device.deviceId, '--via-relay', '--seconds', '3'], { home: bob, wrap: net.viewer.wrap, timeoutMs: 40_000 });
+    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    const stats = watched.json<WatchResult>();
+    console.log(`through TURN: ${JSON.stringify(stats)}`);
+    expect(stats.fps).toBeGreaterThan(15);
+    expect(stats.width).toBe(640);
+
+    // Credentials in coturn's REST form work until they expire, and not after.
+    const probeScript = path.join(REPO, 'test/helpers/turn-probe.mjs');
+    const allocate = async (ttlSeconds: number, waitMs: number) => {
+      const creds = turnCredentials(TURN_SECRET, 'bob', ttlSeconds, [turnUrl]);
+      await new Promise((r) => setTimeout(r, waitMs));
+      const res = await new Promise<string>((resolve, reject) => {
+        const [cmd, args] = nodeCommand(probeScript, [JSON.stringify({ urls: turnUrl, username: creds.username, credential: creds.credential })], net.viewer.wrap);
+        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.once('exit', () => resolve(out));
+        child.once('error', reject);
+      });
+      return JSON.parse(res.trim().split('\n').pop()!) as { relay: boolean };
+    };
+    expect((await allocate(60, 0)).relay).toBe(true);
+    expect((await allocate(1, 2500)).relay).toBe(false);
+    const wrong = turnCredentials('not-the-secret', 'bob', 60, [turnUrl]);
+    expect(wrong.credential).not.toBe(turnCredentials(TURN_SECRET, 'bob', 60, [turnUrl]).credential);
+  }, 120_000);
+});
