@@ -21,6 +21,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'connect', load: () => import('./connect') },
   { name: 'discovery', load: () => import('./discovery') },
   { name: 'video', load: () => import('./video'), timeoutMs: 240_000 },
+  { name: 'relay', load: () => import('./relay'), timeoutMs: 120_000 },
 ];
 
 /** A benchmark that runs longer than this is abandoned (and its cleanups run). */

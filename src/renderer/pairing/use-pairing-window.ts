@@ -17,10 +17,12 @@ export function usePairingWindow(api: LancamApi, deviceId: string | undefined): 
     if (!deviceId) return undefined;
     return api.on('pairingWindow', (event) => {
       if (event.deviceId !== deviceId) return;
-      setNow(Date.now());
+      // One clock reading for both, or the updater (run later) would add time and show 2:01.
+      const received = Date.now();
+      setNow(received);
       setCurrent((previous) => ({
         open: event.open,
-        endsAt: Date.now() + event.seconds * 1000,
+        endsAt: received + event.seconds * 1000,
         total: event.open ? Math.max(event.seconds, previous?.open ? previous.total : 0) : 0,
       }));
     });
