@@ -78,7 +78,7 @@ export async function run(): Promise<BenchResult> {
   const sr = stats(viaRelay);
   return {
     name: 'relay',
-    summary: `first frame via relay median ${fmtMs(sr.median)} p95 ${fmtMs(sr.p95)}; direct on the LAN median ${fmtMs(sd.median)} p95 ${fmtMs(sd.p95)}; ratio ${ratio(sr.median, sd.median)}x / ${ratio(sr.p95, sd.p95)}x (n=${RUNS}, 640x480@30, including opening the route, loopback)`,
+    summary: `first frame via relay median ${fmtMs(sr.median)} ms p95 ${fmtMs(sr.p95)} ms; direct on the LAN median ${fmtMs(sd.median)} ms p95 ${fmtMs(sd.p95)} ms; ratio ${ratio(sr.median, sd.median)}x / ${ratio(sr.p95, sd.p95)}x (n=${RUNS}, 640x480@30, including opening the route, loopback)`,
     results: { runs: RUNS, direct: sd, viaRelay: sr, ratioMedian: ratio(sr.median, sd.median), ratioP95: ratio(sr.p95, sd.p95), note: 'relay, camera and viewer on one 2-core machine; relay path = TLS to relay + relay channel + signed (HS256) signaling verified at both ends' },
   };
 }
