@@ -9,6 +9,7 @@ import { app, BrowserWindow, dialog } from 'electron';
 import { AppService } from '../companion/app/app-service';
 import { openHome } from '../companion/home';
 import { KnownDeviceStore } from '../companion/known-devices';
+import { RemoteAccessStore } from '../companion/remote/remote-access-store';
 import { desktopKeyStore } from './key-store';
 import { registerIpc } from './ipc';
 import { APP_ORIGIN, lockDownContents, lockDownSession, registerAppScheme, serveRenderer } from './security';
@@ -37,6 +38,7 @@ app.whenReady().then(async () => {
     store: new KnownDeviceStore(home.devicesFile),
     mdnsInterface: process.env.LANCAM_MDNS_INTERFACE,
     identity: keys.protection,
+    remoteAccess: new RemoteAccessStore(path.join(homeDir, 'remote-access.json'), home.identity.privateKey),
     saveSnapshot: async (deviceId, png) => {
       const choice = await dialog.showSaveDialog(window!, {
         title: 'Save snapshot',

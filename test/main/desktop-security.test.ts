@@ -45,6 +45,16 @@ describe('electronegativity gate', () => {
   }, 60_000);
 });
 
+describe('Electron main bundle', () => {
+  it('never loads the native WebRTC module (its ABI is not Electron\'s; video runs in the renderer)', async () => {
+    const { build } = await import('esbuild');
+    const result = await build({ entryPoints: [path.join(REPO, 'src/main/index.ts')], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, external: ['electron'], logLevel: 'silent', outdir: '/nonexistent' });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((i) => i.includes('src/companion/app/app-service.ts'))).toBe(true);
+    expect(inputs.filter((i) => i.includes('@roamhq'))).toEqual([]);
+  }, 60_000);
+});
+
 describe('content security policy', () => {
   it('main sets the same policy on http(s) responses as on the app:// renderer', async () => {
     const source = await readFile(path.join(REPO, 'src/main/security.ts'), 'utf8');

@@ -46,6 +46,27 @@ describe('device list', () => {
     expect(screen.queryByTestId('device-watch-de-garden')).toBeNull();
   });
 
+  it('stores a pasted remote-access string instead of pairing with it', async () => {
+    const api = setup((a) => {
+      a.devices = [camera({ deviceId: 'de-garden', friendlyName: 'Garden', paired: true, fingerprint: FP_CAMERA_1 })];
+    });
+    const access = `lancam-remote:d=de-garden,fp=${FP_CAMERA_1},kid=AAAAAAAAAAAAAAAAAAAAAA,sec=${'B'.repeat(43)},relay=wss%3A%2F%2Frelay.example%3A5593`;
+    fireEvent.change(await screen.findByTestId('invitation-input'), { target: { value: access } });
+    fireEvent.click(screen.getByTestId('invitation-submit'));
+    await waitFor(() => expect(api.callsOf('addRemoteAccess')).toEqual([[access]]));
+    expect(api.callsOf('pair')).toEqual([]);
+    expect(screen.queryByTestId('pairing-dialog')).toBeNull();
+    expect(await screen.findByText(/Stored remote access to Garden/)).toBeTruthy();
+  });
+
+  it('refuses a malformed remote-access string before sending anything', async () => {
+    const api = setup();
+    fireEvent.change(await screen.findByTestId('invitation-input'), { target: { value: 'lancam-remote:d=de-x,fp=abc' } });
+    fireEvent.click(screen.getByTestId('invitation-submit'));
+    expect((await screen.findByTestId('invitation-error')).textContent).toContain('not valid');
+    expect(api.callsOf('addRemoteAccess')).toEqual([]);
+  });
+
   it('follows the companion\'s devices events', async () => {
     const api = setup();
     await screen.findByTestId('device-card-de-garden');

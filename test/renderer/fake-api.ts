@@ -145,6 +145,10 @@ export class FakeApi implements LancamApi {
     this.record('saveSnapshot', [deviceId, pngBase64]);
     return { file: `/home/me/snapshots/${deviceId}.png` };
   }
+  async addRemoteAccess(accessString: string) {
+    this.record('addRemoteAccess', [accessString]);
+    return { deviceId: /d=([^,]+)/.exec(accessString)![1]! };
+  }
 }
 
 export function camera(overrides: Partial<DeviceEntry> & { deviceId: string }): DeviceEntry {

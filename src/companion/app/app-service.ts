@@ -7,7 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import QRCode from 'qrcode';
-import { SIGNALING_EVENT, SIGNALING_PATH, signalingEnvelopeSchema, type SignalingMessage } from '../../shared/protocol/webrtc-api';
+import type { SignalingMessage } from '../../shared/protocol/webrtc-api';
+import { parseRemoteAccess } from '../../shared/remote-access-string';
+import { lanTransport, type SignalingTransport } from '../video/signaling-transport';
+import { openRelayTransport } from '../remote/relay-transport';
+import type { RemoteAccessStore } from '../remote/remote-access-store';
 import { EVENTS, type SettingsKey } from '../../shared/protocol/iam-api';
 import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamEvents, type PairingOffer, type PairRequest, type PairResultView, type UserView } from '../../shared/ui/api';
 import { CompanionError } from '../errors';
@@ -27,11 +31,14 @@ export interface AppServiceOptions {
   identity: Omit<IdentityView, 'fingerprint'>;
   /** Saves a snapshot (PNG bytes); the desktop asks where, the harness writes to a folder. */
   saveSnapshot: (deviceId: string, png: Buffer) => Promise<{ file: string } | { cancelled: true }>;
+  /** Relay access this client holds; without it, video is LAN-only. */
+  remoteAccess?: RemoteAccessStore | undefined;
 }
 
+/** Where a video session's signaling goes: the LAN channel, or signed through a relay. */
 interface VideoRoute {
   deviceId: string;
-  session: DeviceSession;
+  send(message: SignalingMessage): Promise<void>;
   off: () => void;
 }
 
@@ -54,6 +61,7 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
 
   async listDevices(): Promise<DeviceEntry[]> {
     const known = await this.options.store.list();
+    const remote = new Set(((await this.options.remoteAccess?.list().catch(() => [])) ?? []).map((g) => g.deviceId));
     const discovered = new Map(this.discovery.devices().map((d) => [d.deviceId, d]));
     const entries: DeviceEntry[] = [];
     for (const k of known) {
@@ -71,6 +79,7 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
         ...(k.role ? { role: k.role } : {}),
         status: changed ? 'key-changed' : d ? 'online' : 'offline',
         ...(d ? { address: { host: d.host, port: d.port } } : k.lastAddress ? { address: k.lastAddress } : {}),
+        ...(remote.has(k.deviceId) ? { remoteAccess: true } : {}),
       });
     }
     for (const d of discovered.values()) {
@@ -166,25 +175,38 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
     this.devicesChanged();
   }
 
+  /**
+   * A video session: over the LAN channel, or through the relay when the camera cannot be reached
+   * on this network and this client holds remote access to it.
+   */
   async openVideo(deviceId: string): Promise<{ sessionId: string }> {
-    const session = await this.session(deviceId);
     const sessionId = randomBytes(9).toString('base64url');
-    const onEvent = (event: { event: string; body?: unknown }) => {
-      if (event.event !== SIGNALING_EVENT) return;
-      const parsed = signalingEnvelopeSchema.safeParse(event.body);
-      if (!parsed.success || parsed.data.Session !== sessionId) return;
-      this.emit('videoSignal', { sessionId, message: parsed.data.Message });
-      if (parsed.data.Message.type === 'CLOSE') this.endVideo(sessionId, parsed.data.Message.reason ?? 'the camera ended the video');
-    };
-    const onClose = () => this.endVideo(sessionId, 'the connection to the camera was lost');
-    session.channel.peer.on('event', onEvent);
-    session.channel.peer.on('close', onClose);
+    let transport: SignalingTransport;
+    let closeTransport = () => undefined as void;
+    try {
+      transport = lanTransport(await this.session(deviceId));
+    } catch (err) {
+      const grant = await this.options.remoteAccess?.get(deviceId).catch(() => undefined);
+      const unreachable = err instanceof CompanionError && ['not-found', 'unreachable', 'timeout'].includes(String(err.status));
+      if (!unreachable || !grant?.relay) throw err;
+      const relayed = await openRelayTransport(grant, { url: grant.relay, pinFingerprint: grant.relayFingerprint });
+      transport = relayed;
+      closeTransport = () => relayed.close();
+    }
+    const unsubscribe = transport.subscribe(
+      sessionId,
+      (message) => {
+        this.emit('videoSignal', { sessionId, message });
+        if (message.type === 'CLOSE') this.endVideo(sessionId, message.reason ?? 'the camera ended the video');
+      },
+      (reason) => this.endVideo(sessionId, reason),
+    );
     this.videos.set(sessionId, {
       deviceId,
-      session,
+      send: (message) => transport.send(sessionId, message),
       off: () => {
-        session.channel.peer.off('event', onEvent);
-        session.channel.peer.off('close', onClose);
+        unsubscribe();
+        closeTransport();
       },
     });
     return { sessionId };
@@ -193,15 +215,30 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   async sendVideoSignal(sessionId: string, message: SignalingMessage): Promise<void> {
     const route = this.videos.get(sessionId);
     if (!route) throw new ApiError('not-found', 'this video session has ended');
-    await route.session.call('POST', SIGNALING_PATH, { Session: sessionId, Message: message });
+    await route.send(message);
     if (message.type === 'CLOSE') this.endVideo(sessionId, message.reason ?? 'closed', false);
   }
 
   async closeVideo(sessionId: string): Promise<void> {
     const route = this.videos.get(sessionId);
     if (!route) return;
-    await route.session.call('POST', SIGNALING_PATH, { Session: sessionId, Message: { type: 'CLOSE', reason: 'closed by the viewer' } }).catch(() => undefined);
+    await route.send({ type: 'CLOSE', reason: 'closed by the viewer' }).catch(() => undefined);
     this.endVideo(sessionId, 'closed by the viewer', false);
+  }
+
+  async addRemoteAccess(accessString: string): Promise<{ deviceId: string }> {
+    if (!this.options.remoteAccess) throw new ApiError('unsupported', 'this app keeps no remote access');
+    let grant;
+    try {
+      grant = parseRemoteAccess(accessString);
+    } catch (err) {
+      throw new ApiError(400, (err as Error).message);
+    }
+    const known = await this.options.store.get(grant.deviceId);
+    if (known && known.fingerprint !== grant.fingerprint) throw new ApiError('device-key-mismatch', 'this remote access names a camera key other than the one you paired with; not stored');
+    await this.options.remoteAccess.put(grant);
+    this.devicesChanged();
+    return { deviceId: grant.deviceId };
   }
 
   async saveSnapshot(deviceId: string, pngBase64: string): Promise<{ file: string } | { cancelled: true }> {

@@ -450,6 +450,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
         mdnsInterface: ctx.global.mdnsInterface,
         bind: ctx.global.bind,
         identity: { keyProtection: 'file-0600', keyProtectionNote: `the key is a file readable only by you (${ctx.home.keyFile})` },
+        remoteAccess: remoteStore(ctx),
         saveSnapshot: async (deviceId, png) => {
           await fs.mkdir(snapshots, { recursive: true, mode: 0o700 });
           const file = path.join(snapshots, `${deviceId}-${new Date().toISOString().replace(/[:.]/g, '-')}.png`);

@@ -8,7 +8,7 @@ import { connectClientToRelay, type RelayClientConnection } from '../../relay/re
 import type { RemoteAccessGrant } from '../../shared/remote-access-string';
 import type { SignalingMessage } from '../../shared/protocol/webrtc-api';
 import { CompanionError } from '../errors';
-import type { SignalingTransport } from '../video/camera-viewer';
+import type { SignalingTransport } from '../video/signaling-transport';
 
 export interface RelayTransport extends SignalingTransport {
   close(): void;

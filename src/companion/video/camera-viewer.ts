@@ -6,11 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import wrtc from '@roamhq/wrtc';
-import { SIGNALING_EVENT, SIGNALING_PATH, signalingEnvelopeSchema, type SignalingMessage } from '../../shared/protocol/webrtc-api';
+import { lanTransport, type SignalingTransport } from './signaling-transport';
 import { ViewerPeer, type PeerConnectionLike } from '../../shared/video/viewer-peer';
 import { decodeI420 } from '../../shared/video/test-pattern';
 import { CompanionError } from '../errors';
 import type { DeviceSession } from '../device-session';
+
+export { lanTransport, type SignalingTransport };
 
 export interface I420Frame {
   width: number;
@@ -35,37 +37,6 @@ export interface WatchStats {
   width: number;
   height: number;
   frames: number;
-}
-
-/** How a viewer's signaling travels: over the LAN channel, or signed through a relay. */
-export interface SignalingTransport {
-  send(sessionId: string, message: SignalingMessage): Promise<void>;
-  /** Delivers the camera's messages for this session; returns an unsubscribe function. */
-  subscribe(sessionId: string, onMessage: (message: SignalingMessage) => void, onClose: (reason: string) => void): () => void;
-}
-
-/** Signaling over an open LAN session (requests out, events in). */
-export function lanTransport(session: DeviceSession): SignalingTransport {
-  return {
-    send: async (sessionId, message) => {
-      await session.call('POST', SIGNALING_PATH, { Session: sessionId, Message: message });
-    },
-    subscribe: (sessionId, onMessage, onClose) => {
-      const peer = session.channel.peer;
-      const onEvent = (event: { event: string; body?: unknown }) => {
-        if (event.event !== SIGNALING_EVENT) return;
-        const parsed = signalingEnvelopeSchema.safeParse(event.body);
-        if (parsed.success && parsed.data.Session === sessionId) onMessage(parsed.data.Message);
-      };
-      const onChannelClose = () => onClose('the connection to the camera closed');
-      peer.on('event', onEvent);
-      peer.on('close', onChannelClose);
-      return () => {
-        peer.off('event', onEvent);
-        peer.off('close', onChannelClose);
-      };
-    },
-  };
 }
 
 interface Sink {

@@ -46,7 +46,15 @@ export function DevicesView({ devices, loaded, watching, onPair, onPairInvitatio
         </div>
       </div>
 
-      <InvitationBox onSubmit={onPairInvitation} />
+      <InvitationBox
+        onSubmit={onPairInvitation}
+        onRemoteAccess={(accessString) => {
+          api.addRemoteAccess(accessString).then(
+            ({ deviceId }) => notify('success', `Stored remote access to ${devices.find((d) => d.deviceId === deviceId)?.friendlyName ?? deviceId}: when you are away, its video comes through the relay.`),
+            (err: unknown) => notify('error', `Could not store the remote access: ${(err as Error).message}`),
+          );
+        }}
+      />
 
       <section className="section" aria-labelledby="paired-heading" data-testid="devices-paired">
         <h2 className="section__title" id="paired-heading">

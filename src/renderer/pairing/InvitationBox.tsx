@@ -1,8 +1,12 @@
-/** "Have an invitation?": paste a pairing string (p=…,d=…,u=…,pwd=…,fp=…) to pair with it. */
+/**
+ * "Have an invitation?": paste a pairing string (p=…,d=…,u=…,pwd=…,fp=…) to pair with it, or a
+ * remote-access string (lancam-remote:…) to watch a paired camera through a relay when away.
+ */
 import { useId, useState, type FormEvent } from 'react';
 import { parsePairingString } from '../../shared/pairing-string';
+import { parseRemoteAccess, REMOTE_ACCESS_PREFIX } from '../../shared/remote-access-string';
 
-export function InvitationBox({ onSubmit }: { onSubmit: (pairingString: string) => void }) {
+export function InvitationBox({ onSubmit, onRemoteAccess }: { onSubmit: (pairingString: string) => void; onRemoteAccess?: (accessString: string) => void }) {
   const id = useId();
   const [text, setText] = useState('');
   const [error, setError] = useState<string>();
@@ -10,6 +14,18 @@ export function InvitationBox({ onSubmit }: { onSubmit: (pairingString: string) 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const value = text.trim();
+    if (value.startsWith(REMOTE_ACCESS_PREFIX) && onRemoteAccess) {
+      try {
+        parseRemoteAccess(value);
+      } catch (err) {
+        setError(`That remote-access text is not valid: ${(err as Error).message}.`);
+        return;
+      }
+      setError(undefined);
+      onRemoteAccess(value);
+      setText('');
+      return;
+    }
     try {
       parsePairingString(value);
     } catch (err) {

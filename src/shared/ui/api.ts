@@ -25,6 +25,8 @@ export interface DeviceEntry {
   role?: string;
   status: DeviceStatus;
   address?: { host: string; port: number };
+  /** This client holds a remote-access secret: it can watch through a relay when not on the LAN. */
+  remoteAccess?: boolean;
 }
 
 export interface PairingOffer {
@@ -105,6 +107,8 @@ export interface LancamApi {
   sendVideoSignal(sessionId: string, message: SignalingMessage): Promise<void>;
   closeVideo(sessionId: string): Promise<void>;
   saveSnapshot(deviceId: string, pngBase64: string): Promise<{ file: string } | { cancelled: true }>;
+  /** Stores a `lancam-remote:` string (relay access), encrypted with this install's key. */
+  addRemoteAccess(accessString: string): Promise<{ deviceId: string }>;
   on<E extends keyof LancamEvents>(event: E, listener: (data: LancamEvents[E]) => void): Unsubscribe;
 }
 
@@ -139,6 +143,7 @@ export const API_ARGUMENTS = {
   sendVideoSignal: z.tuple([sessionId, signalingMessageSchema]),
   closeVideo: z.tuple([sessionId]),
   saveSnapshot: z.tuple([deviceId, z.string().max(40 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64')]),
+  addRemoteAccess: z.tuple([z.string().min(1).max(2048)]),
 } as const;
 
 export type ApiMethod = keyof typeof API_ARGUMENTS;
