@@ -38,8 +38,9 @@ type P256Point = typeof Point.BASE;
  * "1.2.840.10045.3.1.7 point generation seed (M)" / "(N)" as in the RFC's appendix A, so nobody
  * knows their discrete logarithms; the tests re-derive them.
  */
-const M = Point.fromHex('02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f');
-const N = Point.fromHex('03d8bbd6c639c62937b04d997f38c3770719c629d7014d49a24b4f98baa1292b49');
+// Fixed points: precomputed multiplication tables make w*M and w*N about 5x faster.
+const M = Point.fromHex('02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f').precompute(8, false);
+const N = Point.fromHex('03d8bbd6c639c62937b04d997f38c3770719c629d7014d49a24b4f98baa1292b49').precompute(8, false);
 
 /** Length of an uncompressed SEC1 P-256 point (0x04 || x || y), the only form on the wire. */
 export const SPAKE2_SHARE_LENGTH = 65;
@@ -103,6 +104,8 @@ export interface Spake2KeyInput {
   idB: Uint8Array;
   /** The peer's share as received: pB for role A, pA for role B. Validated here. */
   peerShare: Uint8Array;
+  /** This side's own share, when already computed (it is then not computed again). */
+  ownShare?: P256Point;
   /** Additional authenticated data for the confirmation keys (may be empty). */
   aad: Uint8Array;
 }
@@ -139,7 +142,7 @@ export interface Spake2Keys {
  */
 export function deriveKeys(input: Spake2KeyInput): Spake2Keys {
   const { role, w, scalar, idA, idB, aad } = input;
-  const own = sharePoint(role, w, scalar);
+  const own = input.ownShare ?? sharePoint(role, w, scalar);
   const peer = decodeShare(input.peerShare, role === 'A' ? 'pB' : 'pA');
   // Remove the password blinding from the peer's share, then apply our secret scalar (h = 1).
   const K = peer.subtract((role === 'A' ? N : M).multiply(w)).multiply(scalar);
@@ -210,12 +213,13 @@ export class Spake2Client {
   /** pA, to send to the device. */
   readonly message: Uint8Array;
   /** Secrets needed by finish(); cleared when finish() is called, so it runs once. */
-  #pending: { context: Context; x: bigint } | undefined;
+  #pending: { context: Context; x: bigint; own: P256Point } | undefined;
   #sharedKey: Uint8Array | undefined;
 
   private constructor(context: Context, x: bigint) {
-    this.#pending = { context, x };
-    this.message = computeShare('A', context.w, x);
+    const own = sharePoint('A', context.w, x);
+    this.#pending = { context, x, own };
+    this.message = own.toBytes(false);
   }
 
   static start(options: Spake2Options): Spake2Client {
@@ -231,8 +235,8 @@ export class Spake2Client {
     const pending = this.#pending;
     if (!pending) throw new Error('Spake2Client.finish() may be called only once');
     this.#pending = undefined;
-    const { context, x } = pending;
-    const keys = deriveKeys({ role: 'A', w: context.w, scalar: x, idA: context.idA, idB: context.idB, aad: context.aad, peerShare: reply.pB });
+    const { context, x, own } = pending;
+    const keys = deriveKeys({ role: 'A', w: context.w, scalar: x, idA: context.idA, idB: context.idB, aad: context.aad, peerShare: reply.pB, ownShare: own });
     if (!macEquals(reply.cB, keys.cB)) {
       keys.Ke.fill(0);
       throw new Spake2ConfirmationError('the device failed key confirmation');
