@@ -21,7 +21,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DeviceDaemon } from '../src/device/daemon';
-import { createLogger } from '../src/device/log';
+import { createLogger } from '../src/net/log';
 import { pair, type PairResult } from '../src/companion/pairing';
 import { openHome, type ClientHome } from '../src/companion/home';
 import { KnownDeviceStore } from '../src/companion/known-devices';

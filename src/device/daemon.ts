@@ -22,7 +22,7 @@ import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from './pa
 import { PairingWindow } from './pairing/pairing-window';
 import type { DeviceCore, RequestContext } from './request-context';
 import { EVENTS } from '../shared/protocol/iam-api';
-import type { Logger } from './log';
+import type { Logger } from '../net/log';
 import { ControlServer } from './control-socket';
 import { SharedCapture, type FrameSource } from './video/capture';
 import { PatternSource } from './video/pattern-source';

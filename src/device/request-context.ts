@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { IamService, Requester } from './iam/iam-service';
 import type { AttemptLimiter, AttemptTicket } from './pairing/attempt-limiter';
 import type { PairingWindow } from './pairing/pairing-window';
-import type { Logger } from './log';
+import type { Logger } from '../net/log';
 
 export interface PasswordAuthState {
   /** An exchange started on this connection and not finished yet. */

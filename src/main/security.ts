@@ -6,19 +6,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { protocol, session, type BrowserWindow, type WebContents } from 'electron';
-import { contentSecurityPolicy } from '../companion/ui-server/ui-server';
+import { contentSecurityPolicy, STATIC_CONTENT_TYPES } from '../companion/ui-server/ui-server';
 
 export const APP_SCHEME = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://lancam`;
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-};
 
 /** Must run before the app is ready. */
 export function registerAppScheme(): void {
@@ -37,7 +29,7 @@ export function serveRenderer(rendererDir: string): void {
     try {
       const body = await fs.readFile(file);
       return new Response(body, {
-        headers: { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-security-policy': csp, 'x-content-type-options': 'nosniff' },
+        headers: { 'content-type': STATIC_CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-security-policy': csp, 'x-content-type-options': 'nosniff' },
       });
     } catch {
       return new Response('not found', { status: 404 });

@@ -23,7 +23,7 @@ import { CloseCode, TokenBucket } from '../net/channel/limits';
 import { normalizeAddress } from '../net/channel/server';
 import { RELAY_PATH, clientToRelay, deviceToRelay, type RelayToClient, type RelayToDevice } from '../shared/protocol/relay-api';
 import { DeviceHelloError, makeChallengeNonce, verifyDeviceHello } from './device-hello';
-import { CLOSE_REPLACED, CostBucket, resolveRelayLimits, type RelayLimits } from './limits';
+import { CLOSE_REPLACED, resolveRelayLimits, type RelayLimits } from './limits';
 import { iceServersFor, type TurnConfig } from './turn';
 
 export interface RelayTls {
@@ -69,8 +69,8 @@ interface Conn {
   closed: boolean;
   alive: boolean;
   messages: TokenBucket;
-  bytes: CostBucket;
-  dropBudget: CostBucket;
+  bytes: TokenBucket;
+  dropBudget: TokenBucket;
   rateNotified: boolean;
   protocolErrors: number;
   handshakeTimer?: NodeJS.Timeout;
@@ -243,8 +243,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       closed: false,
       alive: true,
       messages: new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, now),
-      bytes: new CostBucket(this.limits.bytesPerSecond, this.limits.byteBurst, now),
-      dropBudget: new CostBucket(this.limits.maxDroppedFrames / 10, this.limits.maxDroppedFrames, now),
+      bytes: new TokenBucket(this.limits.bytesPerSecond, this.limits.byteBurst, now),
+      dropBudget: new TokenBucket(this.limits.maxDroppedFrames / 10, this.limits.maxDroppedFrames, now),
       rateNotified: false,
       protocolErrors: 0,
     };

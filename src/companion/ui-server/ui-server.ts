@@ -35,7 +35,8 @@ export function contentSecurityPolicy(connectSrc: string): string {
   ].join('; ');
 }
 
-const TYPES: Record<string, string> = {
+/** Content types of the renderer's files (also used by Electron main's app:// protocol). */
+export const STATIC_CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -119,7 +120,7 @@ export class UiServer {
     }
     try {
       const body = await fs.readFile(file);
-      res.writeHead(200, { ...headers, 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(req.method === 'HEAD' ? undefined : body);
+      res.writeHead(200, { ...headers, 'content-type': STATIC_CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(req.method === 'HEAD' ? undefined : body);
     } catch {
       res.writeHead(404, headers).end('not found');
     }

@@ -3,10 +3,11 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { collect, parseCount, parseSeconds } from '../../net/cli-args';
 import { Command, CommanderError } from 'commander';
 import { groupFingerprint } from '../../shared/fingerprint';
 import { DeviceDaemon, DEFAULT_PORT, DEFAULT_VIDEO, APP_NAME, APP_VERSION } from '../daemon';
-import { createLogger } from '../log';
+import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { sendControlCommand } from '../control-socket';
 import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
@@ -105,9 +106,9 @@ async function run(opts: RunOptions): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, not "${opts.port}"`);
   if (opts.name !== undefined && (opts.name.length === 0 || Buffer.byteLength(opts.name) > 64)) throw new Error('--name must be 1 to 64 bytes');
   const limits = {
-    handshakeTimeoutMs: seconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
-    idleTimeoutMs: seconds(opts.idleTimeout, '--idle-timeout') * 1000,
-    maxConnectionsPerAddress: count(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
+    handshakeTimeoutMs: parseSeconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
+    idleTimeoutMs: parseSeconds(opts.idleTimeout, '--idle-timeout') * 1000,
+    maxConnectionsPerAddress: parseCount(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
   };
   const size = /^(\d{2,4})x(\d{2,4})$/.exec(opts.size);
   const [width, height] = size ? [Number(size[1]), Number(size[2])] : [NaN, NaN];
@@ -122,7 +123,7 @@ async function run(opts: RunOptions): Promise<void> {
     fps,
     iceAddresses: opts.iceAddress,
     iceServers: opts.iceServer.map((urls) => ({ urls })),
-    maxViewers: count(opts.maxViewers, '--max-viewers'),
+    maxViewers: parseCount(opts.maxViewers, '--max-viewers'),
     ffmpegPath: opts.ffmpeg,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
@@ -211,18 +212,5 @@ async function run(opts: RunOptions): Promise<void> {
   await stopped;
 }
 
-function seconds(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new Error(`${flag} must be a number of seconds (0 < s <= 86400), not "${text}"`);
-  return n;
-}
 
-function count(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`${flag} must be a whole number from 1 to 100000, not "${text}"`);
-  return n;
-}
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}

@@ -20,7 +20,7 @@ import {
   type IamUser,
 } from '../../shared/iam/schema';
 import { DeviceStateError, readJsonFileOrExplain } from '../state/device-files';
-import type { Logger } from '../log';
+import type { Logger } from '../../net/log';
 
 export interface IamFiles {
   iamConfigFile: string;

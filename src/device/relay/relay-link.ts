@@ -10,7 +10,7 @@ import { connectDeviceToRelay, type DeviceRelayConnection } from '../../relay/re
 import type { IceServer, SignalingMessage } from '../../shared/protocol/webrtc-api';
 import type { Identity } from '../../net/keys';
 import type { IamService, Requester } from '../iam/iam-service';
-import type { Logger } from '../log';
+import type { Logger } from '../../net/log';
 import type { SignalingEndpoint, VideoService } from '../video/video-service';
 
 export interface RelayLinkOptions {

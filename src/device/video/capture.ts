@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import wrtc from '@roamhq/wrtc';
-import type { Logger } from '../log';
+import type { Logger } from '../../net/log';
 
 export interface RawFrame {
   width: number;

@@ -59,7 +59,7 @@ export const CloseCode = {
   TryAgainLater: 1013,
 } as const;
 
-/** A token bucket: `take()` is true while the caller is within its rate. */
+/** A token bucket: `take(cost)` is true while the caller is within its rate (cost: 1 per request, or bytes). */
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -73,12 +73,12 @@ export class TokenBucket {
     this.last = now();
   }
 
-  take(): boolean {
+  take(cost = 1): boolean {
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.ratePerSecond);
     this.last = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }

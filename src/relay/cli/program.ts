@@ -4,11 +4,13 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { collect, parseCount, parseSeconds } from '../../net/cli-args';
+import { createLogger } from '../../net/log';
 import { Command, CommanderError } from 'commander';
 import { groupFingerprint } from '../../shared/fingerprint';
 import { RELAY_PATH } from '../../shared/protocol/relay-api';
 import { DEFAULT_RELAY_LIMITS } from '../limits';
-import { RelayServer, type RelayLog } from '../relay-server';
+import { RelayServer } from '../relay-server';
 import { RELAY_KEY_FILE, loadOperatorTls, loadSelfSignedTls, type RelayTlsMaterial } from '../relay-tls';
 import { DEFAULT_TURN_TTL_SECONDS, validateTurnConfig, type TurnConfig } from '../turn';
 
@@ -82,15 +84,15 @@ async function run(opts: RunOptions): Promise<void> {
   if ((opts.cert === undefined) !== (opts.key === undefined)) throw new Error('--cert and --key go together');
   if (opts.insecurePlain && opts.cert) throw new Error('--insecure-plain and --cert exclude each other');
   const limits = {
-    maxChannelsPerDevice: count(opts.maxChannelsPerDevice, '--max-channels-per-device'),
-    maxConnectionsPerAddress: count(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
-    messagesPerSecond: count(opts.messagesPerSecond, '--messages-per-second'),
-    messageBurst: count(opts.messageBurst, '--message-burst'),
-    handshakeTimeoutMs: seconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
+    maxChannelsPerDevice: parseCount(opts.maxChannelsPerDevice, '--max-channels-per-device'),
+    maxConnectionsPerAddress: parseCount(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
+    messagesPerSecond: parseCount(opts.messagesPerSecond, '--messages-per-second'),
+    messageBurst: parseCount(opts.messageBurst, '--message-burst'),
+    handshakeTimeoutMs: parseSeconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
   };
   const turn = await turnConfig(opts);
 
-  const log = createRelayLog(Boolean(opts.quiet));
+  const log = createLogger({ quiet: Boolean(opts.quiet) });
   let tls: RelayTlsMaterial | null = null;
   if (opts.cert && opts.key) tls = await loadOperatorTls(opts.cert, opts.key);
   else if (!opts.insecurePlain) tls = await loadSelfSignedTls(opts.stateDir);
@@ -164,25 +166,6 @@ async function turnConfig(opts: RunOptions): Promise<TurnConfig | undefined> {
   return validateTurnConfig({ urls: opts.turnUrl, secret, ttlSeconds: Number(opts.turnTtl) });
 }
 
-function createRelayLog(quiet: boolean): RelayLog {
-  const line = (level: string, message: string) => {
-    if (!quiet) process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
-  };
-  return { info: (m) => line('info', m), warn: (m) => line('warn', m) };
-}
 
-function seconds(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new Error(`${flag} must be a number of seconds (0 < s <= 86400), not "${text}"`);
-  return n;
-}
 
-function count(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`${flag} must be a whole number from 1 to 100000, not "${text}"`);
-  return n;
-}
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}

@@ -1,4 +1,4 @@
-/** The daemon's log: timestamped lines on stderr (stdout is for what people must read). */
+/** A daemon's log (lancam-device, lancam-relay): timestamped lines on stderr (stdout is for what people must read). */
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
