@@ -22,6 +22,8 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'discovery', load: () => import('./discovery') },
   { name: 'video', load: () => import('./video'), timeoutMs: 240_000 },
   { name: 'relay', load: () => import('./relay'), timeoutMs: 120_000 },
+  { name: 'chromium', load: () => import('./chromium'), timeoutMs: 180_000 },
+  { name: 'pairing', load: () => import('./pairing') },
 ];
 
 /** A benchmark that runs longer than this is abandoned (and its cleanups run). */

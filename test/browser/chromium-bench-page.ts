@@ -116,10 +116,22 @@ async function firstFrame(deviceId: string, timeoutMs: number): Promise<Chromium
   }
 }
 
+/** The negotiated video codec (mime type and fmtp line). */
+async function inboundCodec(pc: RTCPeerConnection): Promise<string | null> {
+  const entries: Record<string, unknown>[] = [];
+  (await pc.getStats()).forEach((s: Record<string, unknown>) => entries.push(s));
+  const inbound = entries.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+  const codec = inbound && entries.find((s) => s.id === inbound.codecId);
+  const fmtp = typeof codec?.sdpFmtpLine === 'string' && codec.sdpFmtpLine ? ` ${codec.sdpFmtpLine}` : '';
+  return typeof codec?.mimeType === 'string' ? `${codec.mimeType}${fmtp}` : null;
+}
+
 async function watch(deviceId: string, settleMs: number, windowMs: number): Promise<ChromiumWatch> {
   const api = await apiPromise;
   const video = freshVideo();
-  const result: ChromiumWatch = { presentedLatencyMs: [], receivedLatencyMs: [], liveVideoLatencyMs: [], frames: 0, windowMs, stats: null };
+  const result: ChromiumWatch = { presentedLatencyMs: [], receivedLatencyMs: [], liveVideoLatencyMs: [], frames: 0, windowMs, stats: null, codec: null };
+  let peer: RTCPeerConnection | undefined;
+  onPeerConnection = (pc) => (peer = pc);
   let measuring = false;
   let shown = 0;
   let resolveClosed!: (reason: string) => void;
@@ -155,8 +167,10 @@ async function watch(deviceId: string, settleMs: number, windowMs: number): Prom
     measuring = false;
     const s = live.stats;
     result.stats = { frames: s.frames, fps: s.fps, bitrateKbps: s.bitrateKbps, width: s.width, height: s.height };
+    if (peer) result.codec = await inboundCodec(peer);
     return result;
   } finally {
+    onPeerConnection = undefined;
     stopped = true;
     await stopLive(live, closed);
     video.remove();
