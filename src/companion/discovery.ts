@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { browse, type DeviceBrowser, type DiscoveredDevice } from '../net/mdns';
+import { CompanionError } from './errors';
 
 export type { DiscoveredDevice };
 
@@ -33,16 +34,37 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return this.browser.devices();
   }
 
-  /** Waits up to `timeoutMs` for a device with this id (or, failing that, this friendly name). */
+  /**
+   * Waits up to `timeoutMs` for a device with this id (or, failing that, this friendly name).
+   * Two cameras answering to the same name is an error naming both ids, never a guess.
+   */
   find(nameOrId: string, timeoutMs: number): Promise<DiscoveredDevice | undefined> {
     const matches = (d: DiscoveredDevice) => d.deviceId === nameOrId || d.friendlyName.toLowerCase() === nameOrId.toLowerCase();
+    const unambiguous = (found: DiscoveredDevice): DiscoveredDevice => {
+      if (found.deviceId === nameOrId) return found;
+      const named = this.devices().filter((d) => d.friendlyName.toLowerCase() === nameOrId.toLowerCase());
+      if (named.length > 1) throw new CompanionError('ambiguous', `more than one camera on this network is called "${nameOrId}"; use its device id (${named.map((d) => d.deviceId).join(', ')})`);
+      return found;
+    };
+    const byId = this.devices().find((d) => d.deviceId === nameOrId);
+    if (byId) return Promise.resolve(byId);
     const now = this.devices().find(matches);
-    if (now) return Promise.resolve(now);
-    return new Promise((resolve) => {
+    if (now) {
+      try {
+        return Promise.resolve(unambiguous(now));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return new Promise((resolve, reject) => {
       const onDevice = (d: DiscoveredDevice) => {
         if (!matches(d)) return;
         cleanup();
-        resolve(d);
+        try {
+          resolve(unambiguous(d));
+        } catch (err) {
+          reject(err as Error);
+        }
       };
       const timer = setTimeout(() => {
         cleanup();

@@ -173,6 +173,26 @@ describe('Discovery (companion, in process)', () => {
     expect(await discovery.find(device.deviceId, 300)).toBeUndefined();
   });
 
+  it('refuses to guess between two cameras with the same name, naming both ids', async () => {
+    const name = `Twin ${randomBytes(3).toString('hex')}`;
+    const [a, b] = await Promise.all([startDevice({ name }), startDevice({ name })]);
+    const home = await tempDir();
+    const discovery = new Discovery({ interface: '127.0.0.1' });
+    try {
+      await expect.poll(() => discovery.devices().filter((d) => d.friendlyName === name).length, { timeout: 10_000 }).toBe(2);
+      await expect(discovery.find(name, 1000)).rejects.toMatchObject({ status: 'ambiguous' });
+      await expect(discovery.find(a.deviceId, 1000)).resolves.toMatchObject({ deviceId: a.deviceId });
+    } finally {
+      await discovery.close();
+    }
+    const res = await runCli(['--json', 'info', name], { home });
+    expect(res.code).not.toBe(0);
+    const error = res.json<{ error: { status: string; message: string } }>().error;
+    expect(error.status).toBe('ambiguous');
+    expect(error.message).toContain(a.deviceId);
+    expect(error.message).toContain(b.deviceId);
+  });
+
   it('a daemon that gets SIGTERM as soon as it says "listening on" still stops cleanly', async () => {
     // A supervisor (or this test helper) may signal as soon as the daemon reports that it is up.
     // The daemon must then still run its shutdown (mDNS goodbye, "stopped", exit code 0) rather
