@@ -35,48 +35,42 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   }
 
   /**
-   * Waits up to `timeoutMs` for a device with this id (or, failing that, this friendly name).
-   * Two cameras answering to the same name is an error naming both ids, never a guess.
+   * Waits up to `timeoutMs` for a device with this id, or else with this friendly name. A name is
+   * only trusted after a short settle time (announcements arrive one by one): two cameras
+   * answering to it is an error naming both ids, never a guess.
    */
-  find(nameOrId: string, timeoutMs: number): Promise<DiscoveredDevice | undefined> {
-    const matches = (d: DiscoveredDevice) => d.deviceId === nameOrId || d.friendlyName.toLowerCase() === nameOrId.toLowerCase();
-    const unambiguous = (found: DiscoveredDevice): DiscoveredDevice => {
-      if (found.deviceId === nameOrId) return found;
-      const named = this.devices().filter((d) => d.friendlyName.toLowerCase() === nameOrId.toLowerCase());
-      if (named.length > 1) throw new CompanionError('ambiguous', `more than one camera on this network is called "${nameOrId}"; use its device id (${named.map((d) => d.deviceId).join(', ')})`);
-      return found;
-    };
-    const byId = this.devices().find((d) => d.deviceId === nameOrId);
-    if (byId) return Promise.resolve(byId);
-    const now = this.devices().find(matches);
-    if (now) {
-      try {
-        return Promise.resolve(unambiguous(now));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+  find(nameOrId: string, timeoutMs: number, settleMs = 750): Promise<DiscoveredDevice | undefined> {
+    const name = nameOrId.toLowerCase();
+    const byId = () => this.devices().find((d) => d.deviceId === nameOrId);
+    const byName = () => this.devices().filter((d) => d.friendlyName.toLowerCase() === name);
     return new Promise((resolve, reject) => {
-      const onDevice = (d: DiscoveredDevice) => {
-        if (!matches(d)) return;
-        cleanup();
-        try {
-          resolve(unambiguous(d));
-        } catch (err) {
-          reject(err as Error);
+      let settleTimer: NodeJS.Timeout | undefined;
+      const finish = (result: DiscoveredDevice | undefined, error?: Error) => {
+        clearTimeout(deadline);
+        if (settleTimer) clearTimeout(settleTimer);
+        this.off('add', check);
+        this.off('update', check);
+        if (error) reject(error);
+        else resolve(result);
+      };
+      const decideByName = () => {
+        const id = byId();
+        if (id) return finish(id);
+        const named = byName();
+        if (named.length > 1) {
+          return finish(undefined, new CompanionError('ambiguous', `more than one camera on this network is called "${nameOrId}"; use its device id (${named.map((d) => d.deviceId).join(', ')})`));
         }
+        finish(named[0]);
       };
-      const timer = setTimeout(() => {
-        cleanup();
-        resolve(undefined);
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.off('add', onDevice);
-        this.off('update', onDevice);
+      const check = () => {
+        const id = byId();
+        if (id) return finish(id);
+        if (byName().length > 0 && !settleTimer) settleTimer = setTimeout(decideByName, settleMs);
       };
-      this.on('add', onDevice);
-      this.on('update', onDevice);
+      const deadline = setTimeout(() => (byName().length > 0 ? decideByName() : finish(undefined)), timeoutMs);
+      this.on('add', check);
+      this.on('update', check);
+      check();
     });
   }
 
