@@ -267,8 +267,10 @@ export class DeviceDaemon implements DeviceCore {
 
     this.router.on('GET', '/iam/pairing', (_params, _body, { requester }): RpcResponse => {
       if (this.iam.authorize(requester, IamActions.GetPairing).effect !== 'allow') return forbidden(IamActions.GetPairing);
+      const modes = this.pairingModes(requester);
       const body: PairingInfo = {
-        Modes: this.pairingModes(requester),
+        Modes: modes,
+        ...(modes.includes('local-open') ? { PairingWindowSeconds: this.pairingWindow.secondsLeft } : {}),
         NabtoVersion: `lancam/${PROTOCOL_VERSION}`,
         AppName: APP_NAME,
         AppVersion: APP_VERSION,

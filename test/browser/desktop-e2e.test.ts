@@ -333,6 +333,11 @@ describe.skipIf(unavailable !== undefined)(`desktop UI end to end${unavailable ?
     expect(await b.getByTestId(`live-tile-${cam1.deviceId}`).getAttribute('data-phase')).toBe('revoked');
     await shot(b, '14-b-access-removed');
     mark(`B's video stopped ${revokedAfter} ms after A removed B`);
+    // B's camera list says so too, and offers no watching.
+    await b.getByTestId('nav-devices').click();
+    await expect.poll(() => b.getByTestId(`device-status-${cam1.deviceId}`).innerText(), { timeout: 5000, interval: 100 }).toBe('Access removed');
+    expect(await b.getByTestId(`device-watch-${cam1.deviceId}`).isDisabled()).toBe(true);
+    await shot(b, '14b-b-devices-access-removed');
 
     // 8. Camera 2 comes back with another key: A is warned, loudly, and nothing re-pairs.
     await a.getByTestId('nav-devices').click();

@@ -94,6 +94,9 @@ describe('local open pairing and the pairing window', () => {
     bob.channel.peer.on('event', (e) => events.push(e));
     expect(await pairWindow(device, 30)).toContain('pairing window open for 30 s');
     expect(await modes(bob)).toContain('local-open');
+    const info = (await bob.call('GET', '/iam/pairing')).body as { PairingWindowSeconds?: number };
+    expect(info.PairingWindowSeconds).toBeGreaterThan(25);
+    expect(info.PairingWindowSeconds).toBeLessThanOrEqual(30);
     expect(events).toContainEqual({ type: 'evt', event: 'pairing-window', body: { open: true, seconds: 30 } });
     expect(device.stderr()).toContain('pairing window OPEN for 30 s');
 

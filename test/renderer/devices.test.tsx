@@ -46,6 +46,30 @@ describe('device list', () => {
     expect(screen.queryByTestId('device-watch-de-garden')).toBeNull();
   });
 
+  it('says so when the owner removed this client, and offers no watching', async () => {
+    setup((a) => {
+      a.devices = [camera({ deviceId: 'de-front', friendlyName: 'Front door', paired: true, status: 'revoked', username: 'bob', role: 'Guest', pinnedFingerprint: FP_CAMERA_1 })];
+    });
+    expect((await screen.findByTestId('device-status-de-front')).textContent).toBe('Access removed');
+    expect(screen.getByTestId('device-revoked-de-front').textContent).toContain('removed your access');
+    expect((screen.getByTestId('device-watch-de-front') as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByTestId('device-access-de-front') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('lets a camera off this network be watched through the relay when this client has remote access', async () => {
+    setup((a) => {
+      a.devices = [
+        camera({ deviceId: 'de-away', friendlyName: 'Cabin', paired: true, status: 'offline', remoteAccess: true, pinnedFingerprint: FP_CAMERA_1 }),
+        camera({ deviceId: 'de-gone', friendlyName: 'Shed', paired: true, status: 'offline', pinnedFingerprint: FP_CAMERA_2, fingerprint: FP_CAMERA_2 }),
+      ];
+    });
+    expect((await screen.findByTestId('device-watch-de-away') as HTMLButtonElement).disabled).toBe(false);
+    expect(screen.getByTestId('device-offline-hint-de-away').textContent).toContain('through the relay');
+    expect((screen.getByTestId('device-watch-de-gone') as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId('device-offline-hint-de-gone').textContent).toContain('not answering');
+    expect((screen.getByTestId('device-access-de-away') as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it('stores a pasted remote-access string instead of pairing with it', async () => {
     const api = setup((a) => {
       a.devices = [camera({ deviceId: 'de-garden', friendlyName: 'Garden', paired: true, fingerprint: FP_CAMERA_1 })];

@@ -105,6 +105,15 @@ describe('pairing flow', () => {
     expect(within(dialog).queryByTestId('pairing-password')).toBeNull();
   });
 
+  it('shows the countdown at once when the camera\'s pairing window is already open', async () => {
+    setup(['local-open'], (api) => {
+      api.offers.set('de-garden', { ...api.offers.get('de-garden')!, pairingWindowSeconds: 90 });
+    });
+    const dialog = await openMethodStep();
+    const countdown = await within(dialog).findByTestId('pairing-countdown');
+    expect(countdown.textContent).toMatch(/(1:30|1:29) left/);
+  });
+
   it('pairs with a pasted invitation, showing whom it is for and the camera key it names', async () => {
     const api = setup(['password-invite']);
     const invitation = `p=pr-test,d=de-garden,u=alice,pwd=Xy7-pass,fp=${FP_CAMERA_2}`;

@@ -47,6 +47,8 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   private readonly sessions = new Map<string, Promise<DeviceSession>>();
   private readonly videos = new Map<string, VideoRoute>();
   private readonly keyChanged = new Set<string>();
+  /** Cameras whose owner removed this client (learned from the camera's access-changed event). */
+  private readonly revoked = new Set<string>();
   private devicesTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AppServiceOptions) {
@@ -77,7 +79,7 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
         paired: true,
         ...(k.username ? { username: k.username } : {}),
         ...(k.role ? { role: k.role } : {}),
-        status: changed ? 'key-changed' : d ? 'online' : 'offline',
+        status: changed ? 'key-changed' : this.revoked.has(k.deviceId) ? 'revoked' : d ? 'online' : 'offline',
         ...(d ? { address: { host: d.host, port: d.port } } : k.lastAddress ? { address: k.lastAddress } : {}),
         ...(remote.has(k.deviceId) ? { remoteAccess: true } : {}),
       });
@@ -91,7 +93,14 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   async pairingOffer(deviceId: string): Promise<PairingOffer> {
     const session = await this.session(deviceId);
     const info = await session.pairingInfo();
-    return { deviceId: info.DeviceId, friendlyName: info.FriendlyName, fingerprint: session.deviceFingerprint, modes: info.Modes, paired: session.known !== undefined };
+    return {
+      deviceId: info.DeviceId,
+      friendlyName: info.FriendlyName,
+      fingerprint: session.deviceFingerprint,
+      modes: info.Modes,
+      paired: session.known !== undefined,
+      ...(info.PairingWindowSeconds ? { pairingWindowSeconds: info.PairingWindowSeconds } : {}),
+    };
   }
 
   async pair(request: PairRequest): Promise<PairResultView> {
@@ -108,6 +117,7 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
       pairingString: request.pairingString,
     });
     this.dropSession(result.deviceId);
+    this.revoked.delete(result.deviceId);
     this.devicesChanged();
     return {
       deviceId: result.deviceId,
@@ -123,6 +133,7 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   async forget(deviceId: string): Promise<void> {
     this.dropSession(deviceId);
     this.keyChanged.delete(deviceId);
+    this.revoked.delete(deviceId);
     if (!(await this.options.store.remove(deviceId))) throw new ApiError('not-found', `no known camera ${deviceId}`);
     this.devicesChanged();
   }
@@ -285,7 +296,8 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
           const body = event.body as { open?: unknown; seconds?: unknown };
           if (typeof body?.open === 'boolean' && typeof body.seconds === 'number') this.emit('pairingWindow', { deviceId, open: body.open, seconds: body.seconds });
         }
-        if (event.event === EVENTS.accessChanged || event.event === EVENTS.deviceInfo) this.devicesChanged();
+        if (event.event === EVENTS.accessChanged) void this.checkAccess(deviceId, session);
+        if (event.event === EVENTS.deviceInfo) this.devicesChanged();
       });
       return session;
     } catch (err) {
@@ -295,6 +307,17 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
       }
       throw err;
     }
+  }
+
+  /** After an access change: is this client still a user of the camera? */
+  private async checkAccess(deviceId: string, session: DeviceSession): Promise<void> {
+    try {
+      await acl.getMe(session);
+      this.revoked.delete(deviceId);
+    } catch (err) {
+      if (err instanceof CompanionError && err.status === 404) this.revoked.add(deviceId);
+    }
+    this.devicesChanged();
   }
 
   private dropSession(deviceId: string): void {

@@ -1,6 +1,6 @@
 import type { DeviceStatus } from '../../shared/ui/api';
 
-const LABELS: Record<DeviceStatus, string> = { online: 'Online', offline: 'Offline', 'key-changed': 'Key changed' };
+const LABELS: Record<DeviceStatus, string> = { online: 'Online', offline: 'Offline', 'key-changed': 'Key changed', revoked: 'Access removed' };
 
 export function StatusPill({ status, testId }: { status: DeviceStatus; testId?: string }) {
   return (

@@ -16,6 +16,9 @@ export function DeviceCard({ device, watching, onPair, onWatch, onAccess, onForg
   const id = device.deviceId;
   const keyChanged = device.status === 'key-changed';
   const online = device.status === 'online';
+  const revoked = device.status === 'revoked';
+  // Off this network but reachable through a relay: video still works, managing does not.
+  const watchable = online || (device.status === 'offline' && device.remoteAccess === true);
   return (
     <li className={`device-card device-card--${device.status}${device.paired ? ' device-card--paired' : ''}`} data-testid={`device-card-${id}`} data-status={device.status} data-paired={device.paired}>
       <div className="device-card__head">
@@ -49,7 +52,7 @@ export function DeviceCard({ device, watching, onPair, onWatch, onAccess, onForg
         <div className="device-card__actions">
           {device.paired ? (
             <>
-              <button type="button" className="button button--primary" onClick={onWatch} disabled={!online} data-testid={`device-watch-${id}`} aria-pressed={watching}>
+              <button type="button" className="button button--primary" onClick={onWatch} disabled={!watchable} data-testid={`device-watch-${id}`} aria-pressed={watching}>
                 {watching ? 'Watching' : 'Watch'}
               </button>
               <button type="button" className="button button--secondary" onClick={onAccess} disabled={!online} data-testid={`device-access-${id}`}>
@@ -66,7 +69,16 @@ export function DeviceCard({ device, watching, onPair, onWatch, onAccess, onForg
           )}
         </div>
       )}
-      {device.paired && !online && !keyChanged ? <p className="device-card__hint">This camera is not answering on the network right now.</p> : null}
+      {revoked ? (
+        <p className="device-card__hint" data-testid={`device-revoked-${id}`}>
+          The camera's owner removed your access. Ask them for a new invitation, or forget this camera.
+        </p>
+      ) : null}
+      {device.paired && device.status === 'offline' ? (
+        <p className="device-card__hint" data-testid={`device-offline-hint-${id}`}>
+          {device.remoteAccess ? 'Not on this network: video comes through the relay.' : 'This camera is not answering on the network right now.'}
+        </p>
+      ) : null}
     </li>
   );
 }

@@ -23,12 +23,13 @@ export function LiveView({ devices, open, onToggle }: LiveViewProps) {
         <div className="chip-row" role="group" aria-label="Cameras to watch">
           {paired.map((d) => {
             const on = open.includes(d.deviceId);
-            const available = d.status === 'online';
+            // On this network, or away but reachable through the relay.
+            const available = d.status === 'online' || (d.status === 'offline' && d.remoteAccess === true);
             return (
               <button key={d.deviceId} type="button" className={`chip${on ? ' chip--on' : ''}`} aria-pressed={on} disabled={!available && !on} onClick={() => onToggle(d.deviceId)} data-testid={`live-toggle-${d.deviceId}`}>
                 <span className={`chip__dot chip__dot--${d.status}`} aria-hidden="true" />
                 {d.friendlyName || d.deviceId}
-                {!available ? <span className="chip__note">{d.status === 'key-changed' ? 'key changed' : 'offline'}</span> : null}
+                {!available ? <span className="chip__note">{d.status === 'key-changed' ? 'key changed' : d.status === 'revoked' ? 'access removed' : 'offline'}</span> : d.status === 'offline' ? <span className="chip__note">via relay</span> : null}
               </button>
             );
           })}

@@ -147,7 +147,7 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [fieldError, setFieldError] = useState<string>();
-  const pairingWindow = usePairingWindow(api, device.deviceId);
+  const pairingWindow = usePairingWindow(api, device.deviceId, offer?.pairingWindowSeconds);
   const formId = useId();
 
   const loadOffer = useCallback(async () => {

@@ -9,9 +9,20 @@ export interface PairingWindowState {
   total: number;
 }
 
-export function usePairingWindow(api: LancamApi, deviceId: string | undefined): PairingWindowState | undefined {
+/**
+ * `knownSeconds`: what the camera said when asked (GET /iam/pairing), so an already open window
+ * shows its countdown at once, before any event arrives.
+ */
+export function usePairingWindow(api: LancamApi, deviceId: string | undefined, knownSeconds?: number): PairingWindowState | undefined {
   const [current, setCurrent] = useState<{ open: boolean; endsAt: number; total: number }>();
   const [now, setNow] = useState(() => Date.now());
+
+  useEffect(() => {
+    if (!knownSeconds) return;
+    const received = Date.now();
+    setNow(received);
+    setCurrent((previous) => (previous?.open ? previous : { open: true, endsAt: received + knownSeconds * 1000, total: Math.max(knownSeconds, 120) }));
+  }, [knownSeconds]);
 
   useEffect(() => {
     if (!deviceId) return undefined;

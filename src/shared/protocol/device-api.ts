@@ -20,6 +20,8 @@ export const pairingInfoSchema = z.object({
   ProductId: deviceIdSchema,
   DeviceId: deviceIdSchema,
   FriendlyName: z.string().max(64),
+  /** lancam: seconds left in the local-open pairing window, for clients that could use it now. */
+  PairingWindowSeconds: z.number().int().min(0).max(3600).optional(),
 });
 export type PairingInfo = z.infer<typeof pairingInfoSchema>;
 

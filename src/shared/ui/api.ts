@@ -9,7 +9,8 @@ import { PAIRING_MODES, type PairingMode } from '../protocol/device-api';
 import { friendlyNameBodySchema, roleIdSchema, SETTINGS_KEYS, usernameSchema, type IamSettingsView } from '../protocol/iam-api';
 import { signalingMessageSchema, type SignalingMessage } from '../protocol/webrtc-api';
 
-export type DeviceStatus = 'online' | 'offline' | 'key-changed';
+/** online/offline on this network; key-changed (refused); revoked (the owner removed this client). */
+export type DeviceStatus = 'online' | 'offline' | 'key-changed' | 'revoked';
 
 /** A camera as the UI lists it: discovered, paired, or both. */
 export interface DeviceEntry {
@@ -34,8 +35,10 @@ export interface PairingOffer {
   friendlyName: string;
   fingerprint: string;
   modes: PairingMode[];
-  /** Seconds left in the camera's pairing window, when this client may read it. */
+  /** This client is paired with the camera already. */
   paired: boolean;
+  /** Seconds left in the camera's pairing window, when it is open for this client. */
+  pairingWindowSeconds?: number;
 }
 
 export interface PairResultView {
