@@ -15,32 +15,20 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, chmod, constants, writeFile } from 'node:fs/promises';
+import { access, constants, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { CHROMIUM, launchChromiumInNetns } from '../test/helpers/chromium';
 import { LOOPBACK, REPO, onCleanup, tempDir, withTimeout, type Child } from './lib';
 
 const run = promisify(execFile);
 
-export const CHROMIUM = '/usr/bin/chromium';
 const DEVICE_BIN = path.join(REPO, 'bin/lancam-device');
 const CLI_BIN = path.join(REPO, 'bin/lancam');
 const PAGE_ENTRY = path.join(REPO, 'test/browser/chromium-bench-page.ts');
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 /** Why the benchmark cannot run here (it is then skipped), or undefined when it can. */
 export async function chromiumUnavailable(): Promise<string | undefined> {
@@ -196,17 +184,9 @@ export async function startChromiumEnv(options: { width: number; height: number;
   const url = (await ui.waitFor(/open (http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+)/, 15_000, 'the UI address'))[1]!;
   step('ui');
 
-  const bin = await tempDir('lancam-bench-chromium-bin-');
-  const wrapper = path.join(bin, 'chromium-in-netns');
-  await writeFile(wrapper, `#!/bin/sh\nexec ${ns.wrap.join(' ')} ${CHROMIUM} "$@"\n`);
-  await chmod(wrapper, 0o755);
-  const profile = await tempDir('lancam-bench-chromium-profile-');
+  const dirs = { binDir: await tempDir('lancam-bench-chromium-bin-'), profileDir: await tempDir('lancam-bench-chromium-profile-') };
   options.progress(`launching Chromium in namespace ${ns.name}`);
-  const context = await withTimeout(
-    chromium.launchPersistentContext(profile, { executablePath: wrapper, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 }),
-    35_000,
-    'Chromium did not start',
-  );
+  const context = await withTimeout(launchChromiumInNetns(ns.wrap, dirs, { timeoutMs: 30_000 }), 35_000, 'Chromium did not start');
   onCleanup('close Chromium', () => context.close());
   step('chromium');
 

@@ -5,16 +5,16 @@
  * nothing but `lo`.
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromiumInNetns } from '../helpers/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, netnsUnavailable, type Netns } from '../helpers/netns';
 import { cleanupAll, CLI_BIN, nodeCommand, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
 
-const CHROMIUM = '/usr/bin/chromium';
 const unavailable = await netnsUnavailable();
 
 describe.skipIf(unavailable !== undefined)(`Chromium receives live video${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
@@ -55,28 +55,9 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives live video${unavai
     });
 
     // Chromium inside the namespace: a wrapper as the executable.
-    const bin = await tempDir('lancam-chromium-');
-    const wrapper = path.join(bin, 'chromium-in-netns');
-    await writeFile(wrapper, `#!/bin/sh\nexec ${ns.wrap.join(' ')} ${CHROMIUM} "$@"\n`);
-    await chmod(wrapper, 0o755);
     const profile = await mkdtemp(path.join(os.tmpdir(), 'lancam-profile-'));
     onCleanup(async () => void (await import('node:fs/promises')).rm(profile, { recursive: true, force: true }));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: wrapper,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--allow-loopback-in-peer-connection',
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    context = await launchChromiumInNetns(ns.wrap, { binDir: await tempDir('lancam-chromium-'), profileDir: profile });
     onCleanup(() => context.close());
   }, 90_000);
 

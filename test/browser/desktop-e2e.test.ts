@@ -11,18 +11,18 @@
  * changed-key warning. Screenshots of every screen go to test-artifacts/screens/.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromiumInNetns } from '../helpers/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupFingerprint } from '../../src/shared/fingerprint';
 import { createNetns, netnsUnavailable, type Netns } from '../helpers/netns';
 import { cleanupAll, CLI_BIN, nodeCommand, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENS = path.join(REPO, 'test-artifacts', 'screens');
 const VIDEO_ARGS = ['--size', '640x360', '--fps', '20'];
 const unavailable = await netnsUnavailable();
@@ -70,30 +70,9 @@ async function startUi(home: string, site: string, ns: Netns): Promise<{ url: st
 
 /** Chromium inside the namespace, with a fresh profile (one per user). */
 async function launchChromium(ns: Netns, colorScheme: 'light' | 'dark' = 'light'): Promise<BrowserContext> {
-  const bin = await tempDir('lancam-chromium-');
-  const wrapper = path.join(bin, 'chromium-in-netns');
-  await writeFile(wrapper, `#!/bin/sh\nexec ${ns.wrap.join(' ')} ${CHROMIUM} "$@"\n`);
-  await chmod(wrapper, 0o755);
-  const profile = await mkdtemp(path.join(os.tmpdir(), 'lancam-profile-'));
-  onCleanup(() => rm(profile, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: wrapper,
-    headless: true,
-    viewport: { width: 1280, height: 860 },
-    colorScheme,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const profileDir = await mkdtemp(path.join(os.tmpdir(), 'lancam-profile-'));
+  onCleanup(() => rm(profileDir, { recursive: true, force: true }));
+  const context = await launchChromiumInNetns(ns.wrap, { binDir: await tempDir('lancam-chromium-'), profileDir }, { colorScheme, viewport: { width: 1280, height: 860 } });
   onCleanup(() => context.close());
   return context;
 }
