@@ -301,3 +301,28 @@ describe('vanishing viewers', () => {
     expect(count(device.stderr(), FIRST_VIEWER)).toBe(1);
   });
 });
+
+describe('long streams', () => {
+  it('a stream plays on past the device\'s idle timeout; the quiet channel is closed once the video stops', async () => {
+    const device = await startVideoDevice({ size: '320x240', fps: 15, args: ['--idle-timeout', '2'] });
+    const admin = await adminOf(device);
+    const client = await pairedClient(device, admin, 'longwatch', 'Guest');
+    admin.close();
+    const session = await client.open();
+    const { viewer, frameTimes } = await openViewer(session);
+    await viewer.nextFrame(10_000);
+    // Three idle timeouts long, with no request on the channel.
+    await sleep(6000);
+    expect(viewer.closedReason).toBeUndefined();
+    expect(session.channel.peer.isOpen).toBe(true);
+    const recent = frameTimes.filter((t) => t > performance.now() - 1000).length;
+    expect(recent).toBeGreaterThan(8);
+
+    // Video over: the connection is idle again, and the device closes it.
+    const idleClosed = new Promise<{ code: number; reason: string }>((resolve) => session.channel.peer.once('close', resolve));
+    viewer.close();
+    const { code, reason } = await idleClosed;
+    expect(code).toBe(1001);
+    expect(reason).toBe('idle timeout');
+  }, 40_000);
+});

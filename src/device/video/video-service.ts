@@ -62,6 +62,8 @@ export interface SignalingEndpoint {
   extraIceServers?(): Promise<IceServer[]>;
   /** The video source changed state (retrying, running again). */
   sourceStatus?(status: SourceStatus): void;
+  /** Keeps the carrying connection open while video plays; returns the release. */
+  hold?(): () => void;
 }
 
 class ViewerSession {
@@ -170,6 +172,8 @@ class ViewerSession {
 export class VideoService {
   private readonly sessions = new Map<SignalingEndpoint, Map<string, ViewerSession>>();
   private readonly lanEndpoints = new WeakMap<RequestContext, SignalingEndpoint>();
+  /** LAN connections with live video are not idle (see RpcPeer.hold). */
+  private readonly holds = new Map<SignalingEndpoint, () => void>();
 
   constructor(
     private readonly core: DeviceCore,
@@ -221,6 +225,7 @@ export class VideoService {
       const session = new ViewerSession(endpoint, sessionId, this);
       mine.set(sessionId, session);
       this.sessions.set(endpoint, mine);
+      if (!this.holds.has(endpoint) && endpoint.hold) this.holds.set(endpoint, endpoint.hold());
       try {
         await session.setup();
       } catch (err) {
@@ -239,6 +244,7 @@ export class VideoService {
   endpointClosed(endpoint: SignalingEndpoint): void {
     for (const session of [...(this.sessions.get(endpoint)?.values() ?? [])]) session.close('the viewer disconnected', false);
     this.sessions.delete(endpoint);
+    this.release(endpoint);
   }
 
   connectionClosed(ctx: RequestContext): void {
@@ -257,13 +263,21 @@ export class VideoService {
   forget(session: ViewerSession, reason: string): void {
     const map = this.sessions.get(session.endpoint);
     if (!map?.delete(session.id)) return;
-    if (map.size === 0) this.sessions.delete(session.endpoint);
+    if (map.size === 0) {
+      this.sessions.delete(session.endpoint);
+      this.release(session.endpoint);
+    }
     this.core.log.info(`video: session ${session.id} for ${describe(this.core, session.endpoint.requester)} ended: ${reason} (${this.viewerCount} viewer(s))`);
   }
 
   async close(): Promise<void> {
     for (const session of this.allSessions()) session.close('the camera is shutting down');
     await this.capture.close();
+  }
+
+  private release(endpoint: SignalingEndpoint): void {
+    this.holds.get(endpoint)?.();
+    this.holds.delete(endpoint);
   }
 
   private allSessions(): ViewerSession[] {
@@ -283,6 +297,7 @@ export class VideoService {
         send: (sessionId, message) => {
           if (peer.isOpen) peer.emitEvent(SIGNALING_EVENT, { Session: sessionId, Message: message });
         },
+        hold: () => peer.hold(),
         sourceStatus: (status) => {
           if (peer.isOpen) peer.emitEvent(VIDEO_SOURCE_EVENT, { state: status.state, message: status.message, ...(status.retryInMs !== undefined ? { retryInMs: status.retryInMs } : {}) });
         },

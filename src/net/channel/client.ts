@@ -44,7 +44,9 @@ export class ChannelConnectError extends Error {
 }
 
 export async function connectChannel(options: ConnectOptions): Promise<ClientChannel> {
-  const limits = resolveLimits(options.limits);
+  // A client does not close its own connections for being quiet (a stream may play for hours);
+  // the device decides about idleness, and heartbeats cut a dead device.
+  const limits = resolveLimits({ idleTimeoutMs: 0, ...options.limits });
   const timeoutMs = options.timeoutMs ?? limits.handshakeTimeoutMs;
   const where = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
 

@@ -20,7 +20,7 @@ export interface ChannelLimits {
   maxConnections: number;
   /** From TCP accept to an established WebSocket (TLS + upgrade); slower clients are dropped. */
   handshakeTimeoutMs: number;
-  /** A connection that sends no frame for this long is closed (1001). */
+  /** A connection that sends no frame for this long is closed (1001); 0 = never. */
   idleTimeoutMs: number;
   /** Heartbeat: a ping every interval; a peer that misses one pong is gone (half-open). */
   heartbeatIntervalMs: number;

@@ -61,6 +61,8 @@ export class RpcPeer extends EventEmitter<RpcPeerEvents> {
   private heartbeat: NodeJS.Timeout | undefined;
   private awaitingPong = false;
   private closed = false;
+  /** While held (a live video session, say), a quiet connection is not idle. */
+  private holds = 0;
   closeInfo: { code: number; reason: string } | undefined;
 
   constructor(
@@ -84,6 +86,22 @@ export class RpcPeer extends EventEmitter<RpcPeerEvents> {
 
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /**
+   * Keeps a quiet connection from being closed as idle while something lives on it (a video
+   * session sends nothing for as long as it plays). Heartbeats still cut a dead peer. Returns the
+   * release function; release is idempotent.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.resetIdle();
+    };
   }
 
   /** Serve requests from the other end. */
@@ -186,7 +204,11 @@ export class RpcPeer extends EventEmitter<RpcPeerEvents> {
 
   private resetIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.close(CloseCode.GoingAway, 'idle timeout'), this.limits.idleTimeoutMs);
+    if (this.closed || this.limits.idleTimeoutMs <= 0) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.holds > 0) this.resetIdle();
+      else this.close(CloseCode.GoingAway, 'idle timeout');
+    }, this.limits.idleTimeoutMs);
     this.idleTimer.unref();
   }
 
