@@ -17,7 +17,11 @@ export interface TurnConfig {
   ttlSeconds: number;
 }
 
-export const DEFAULT_TURN_TTL_SECONDS = 600;
+/**
+ * coturn re-checks the credentials' expiry whenever a client refreshes its allocation, so a
+ * stream cannot outlive them: a day, as the TURN REST API draft suggests (operators may shorten it).
+ */
+export const DEFAULT_TURN_TTL_SECONDS = 86_400;
 export const MAX_TURN_URLS = 8;
 const TURN_URL_RE = /^turns?:[^\s]{1,500}$/;
 const TURN_USER_RE = /^[a-z0-9_.-]{1,64}$/;
