@@ -24,7 +24,13 @@ export function serveRenderer(rendererDir: string): void {
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
     if (url.host !== 'lancam') return new Response('not found', { status: 404 });
-    const file = path.resolve(root, `.${decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname)}`);
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    } catch {
+      return new Response('bad request', { status: 400 });
+    }
+    const file = path.resolve(root, `.${pathname}`);
     if (!file.startsWith(root + path.sep)) return new Response('not found', { status: 404 });
     try {
       const body = await fs.readFile(file);

@@ -62,7 +62,12 @@ export class UiServer {
   private origin = '';
 
   constructor(private readonly options: UiServerOptions) {
-    this.http = http.createServer((req, res) => void this.serveStatic(req, res));
+    this.http = http.createServer((req, res) => {
+      this.serveStatic(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 48 * 1024 * 1024, perMessageDeflate: false });
     this.http.on('upgrade', (req, socket, head) => {
       if (req.url !== UI_API_PATH || !this.hostAllowed(req.headers.host) || req.headers.origin !== this.origin) {
@@ -111,7 +116,13 @@ export class UiServer {
       res.writeHead(405, headers).end();
       return;
     }
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', this.origin).pathname);
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', this.origin).pathname);
+    } catch {
+      res.writeHead(400, headers).end('bad request');
+      return;
+    }
     const root = path.resolve(this.options.staticDir);
     const file = path.resolve(root, `.${pathname === '/' ? '/index.html' : pathname}`);
     if (!file.startsWith(root + path.sep)) {
