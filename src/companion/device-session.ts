@@ -14,6 +14,7 @@ import type { Method } from '../shared/protocol/frames';
 import { isSuccess, statusName } from '../shared/protocol/status';
 import { deviceInfoSchema, pairingInfoSchema, type DeviceInfo, type PairingInfo } from '../shared/protocol/device-api';
 import { groupFingerprint } from '../shared/fingerprint';
+import { EVENTS } from '../shared/protocol/iam-api';
 import type { z } from 'zod';
 import { CompanionError, DeviceKeyChangedError } from './errors';
 import type { ClientHome } from './home';
@@ -49,11 +50,17 @@ export interface OpenSessionOptions {
 }
 
 export class DeviceSession {
+  private info: Promise<DeviceInfo> | undefined;
+
   private constructor(
     readonly channel: ClientChannel,
     readonly address: DeviceAddress,
     readonly known: KnownDevice | undefined,
-  ) {}
+  ) {
+    channel.peer.on('event', (event) => {
+      if (event.event === EVENTS.deviceInfo) this.info = undefined;
+    });
+  }
 
   get deviceFingerprint(): string {
     return this.channel.deviceFingerprint;
@@ -121,12 +128,24 @@ export class DeviceSession {
     return this.call('GET', '/iam/pairing', undefined, pairingInfoSchema);
   }
 
-  async deviceInfo(): Promise<DeviceInfo> {
-    const info = await this.call('GET', '/device/info', undefined, deviceInfoSchema);
-    if (info.Fingerprint !== this.deviceFingerprint) {
-      throw new CompanionError('bad-response', 'the device reports a fingerprint other than the key it presented');
+  /**
+   * The camera's identity and name. Asked once per session (opening a session to an unknown camera
+   * already asks), and asked again after the camera announces a change (a rename).
+   */
+  deviceInfo(): Promise<DeviceInfo> {
+    if (!this.info) {
+      const pending = this.call('GET', '/device/info', undefined, deviceInfoSchema).then((info) => {
+        if (info.Fingerprint !== this.deviceFingerprint) {
+          throw new CompanionError('bad-response', 'the device reports a fingerprint other than the key it presented');
+        }
+        return info;
+      });
+      this.info = pending;
+      pending.catch(() => {
+        if (this.info === pending) this.info = undefined;
+      });
     }
-    return info;
+    return this.info;
   }
 
   close(): void {

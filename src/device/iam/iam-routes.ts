@@ -64,6 +64,16 @@ function assertAdminRemains(core: DeviceCore, draft: IamState): void {
   }
 }
 
+/** Which field of the Nabto state each setting sets (the value's type is checked by SETTINGS_KEYS). */
+const SETTING_FIELDS = {
+  'local-open-pairing': 'LocalOpenPairing',
+  'local-initial-pairing': 'LocalInitialPairing',
+  'password-open-pairing': 'PasswordOpenPairing',
+  'password-invite-pairing': 'PasswordInvitePairing',
+  'password-open-password': 'OpenPairingPassword',
+  'open-pairing-role': 'OpenPairingRole',
+} as const satisfies Record<SettingsKey, keyof IamState>;
+
 export function settingsView(core: DeviceCore): IamSettingsView {
   const s = core.iam.state;
   return {
@@ -250,26 +260,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     requireAction(core, ctx, IamActions.SetSettings);
     if (key === 'open-pairing-role' && !iam.config.Roles.some((r) => r.Id === value)) throw new RouteError(Status.NotFound, 'no-such-role', `no role "${String(value)}"`);
     await iam.mutate((draft) => {
-      switch (key) {
-        case 'local-open-pairing':
-          draft.LocalOpenPairing = value as boolean;
-          break;
-        case 'local-initial-pairing':
-          draft.LocalInitialPairing = value as boolean;
-          break;
-        case 'password-open-pairing':
-          draft.PasswordOpenPairing = value as boolean;
-          break;
-        case 'password-invite-pairing':
-          draft.PasswordInvitePairing = value as boolean;
-          break;
-        case 'password-open-password':
-          draft.OpenPairingPassword = value as string;
-          break;
-        case 'open-pairing-role':
-          draft.OpenPairingRole = value as string;
-          break;
-      }
+      (draft as Record<string, unknown>)[SETTING_FIELDS[key]] = value;
     });
     if (key === 'local-open-pairing' && value === false) core.pairingWindow.close('local open pairing was switched off');
     return { status: Status.Changed };
