@@ -4,7 +4,6 @@
  * core -> device channel). Everything runs inside a network namespace this test creates, which has
  * nothing but `lo`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import type { BrowserContext } from 'playwright-core';
 import { launchChromiumInNetns } from '../helpers/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, netnsUnavailable, type Netns } from '../helpers/netns';
-import { cleanupAll, CLI_BIN, nodeCommand, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
+import { cleanupAll, onCleanup, REPO, runCli, startDevice, startUi, tempDir, type DeviceProcess } from '../helpers/processes';
 
 const unavailable = await netnsUnavailable();
 
@@ -37,22 +36,7 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives live video${unavai
     await writeFile(path.join(site, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>lancam video test</title><script type="module" src="/app.js"></script></head><body><video muted playsinline width="640" height="480"></video></body></html>');
 
     // `lancam ui` inside the namespace.
-    const [command, args] = nodeCommand(CLI_BIN, ['--home', home, '--mdns-interface', '127.0.0.1', 'ui', '--static', site], ns.wrap);
-    const ui = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    onCleanup(async () => void ui.kill('SIGKILL'));
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`lancam ui did not start: ${out}`)), 15_000);
-      ui.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /open (http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      ui.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    });
+    ({ url } = await startUi(home, site, ns.wrap));
 
     // Chromium inside the namespace: a wrapper as the executable.
     const profile = await mkdtemp(path.join(os.tmpdir(), 'lancam-profile-'));

@@ -10,7 +10,7 @@
  * B and B's video stops with "access removed"; camera 2 comes back with another key and A sees the
  * changed-key warning. Screenshots of every screen go to test-artifacts/screens/.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,7 @@ import { launchChromiumInNetns } from '../helpers/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupFingerprint } from '../../src/shared/fingerprint';
 import { createNetns, netnsUnavailable, type Netns } from '../helpers/netns';
-import { cleanupAll, CLI_BIN, nodeCommand, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
+import { cleanupAll, onCleanup, REPO, runCli, startDevice, startUi, tempDir, type DeviceProcess } from '../helpers/processes';
 
 const run = promisify(execFile);
 const SCREENS = path.join(REPO, 'test-artifacts', 'screens');
@@ -39,34 +39,6 @@ async function buildRenderer(outDir: string): Promise<void> {
   });
 }
 
-/** `lancam ui` for one home, inside the namespace; resolves with the address (and token) it prints. */
-async function startUi(home: string, site: string, ns: Netns): Promise<{ url: string; output: () => string }> {
-  const [command, args] = nodeCommand(CLI_BIN, ['--home', home, '--mdns-interface', '127.0.0.1', 'ui', '--static', site, '--snapshots', path.join(home, 'snapshots')], ns.wrap);
-  const ui = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exited = new Promise<void>((resolve) => ui.once('exit', () => resolve()));
-  onCleanup(async () => {
-    if (ui.exitCode !== null || ui.signalCode !== null) return;
-    ui.kill('SIGTERM');
-    const timer = setTimeout(() => ui.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lancam ui did not start: ${out}`)), 15_000);
-    ui.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /open (http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    ui.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    void exited.then(() => reject(new Error(`lancam ui exited: ${out}`)));
-  });
-  return { url, output: () => out };
-}
 
 /** Chromium inside the namespace, with a fresh profile (one per user). */
 async function launchChromium(ns: Netns, colorScheme: 'light' | 'dark' = 'light'): Promise<BrowserContext> {
@@ -152,7 +124,7 @@ describe.skipIf(unavailable !== undefined)(`desktop UI end to end${unavailable ?
     ]);
     homeA = await tempDir('lancam-home-a-');
     homeB = await tempDir('lancam-home-b-');
-    [{ url: urlA }, { url: urlB }, contextA, contextB] = await Promise.all([startUi(homeA, site, ns), startUi(homeB, site, ns), launchChromium(ns), launchChromium(ns, 'dark')]);
+    [{ url: urlA }, { url: urlB }, contextA, contextB] = await Promise.all([startUi(homeA, site, ns.wrap), startUi(homeB, site, ns.wrap), launchChromium(ns), launchChromium(ns, 'dark')]);
     mark('two lancam ui and two Chromium profiles (B in dark mode) up');
   }, 60_000);
 

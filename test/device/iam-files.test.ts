@@ -9,15 +9,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertStateMatchesConfig, parseIamConfig, parseIamState } from '../../src/shared/iam/schema';
 import { cleanupAll, SHARED, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
-import { passwordAuth, rawClient, type RawClient } from '../helpers/raw-client';
+import { deviceClient, passwordAuth } from '../helpers/raw-client';
 
 const FIXTURES = path.join(SHARED, 'fixtures/nabto');
-const opened: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of opened.splice(0)) c.close();
-  await cleanupAll();
-});
+afterEach(cleanupAll);
 
 type Json = Record<string, unknown>;
 interface FixtureUser extends Json {
@@ -73,12 +68,6 @@ async function startOnFixture(fixture: Fixture): Promise<{ device: DeviceProcess
   return { device, configFile, stateFile, stateDir };
 }
 
-async function client(device: DeviceProcess, options: Parameters<typeof rawClient>[1] = {}): Promise<RawClient> {
-  const c = await rawClient(device.port, { expect: device.fingerprint, ...options });
-  opened.push(c);
-  return c;
-}
-
 function fingerprintsOf(user: FixtureUser): string[] {
   return user.Fingerprints?.map((f) => f.Fingerprint) ?? (user.Fingerprint ? [user.Fingerprint] : []);
 }
@@ -107,7 +96,7 @@ describe('Nabto IAM fixtures in place', () => {
     const { device, configFile, stateFile } = await startOnFixture(fixture);
 
     const deviceIds = JSON.parse(await readFile(path.join(fixture.dir, 'device.json'), 'utf8')) as { DeviceId: string; ProductId: string };
-    const c = await client(device);
+    const c = await deviceClient(device);
     const info = (await c.call('GET', '/device/info')).body as { FriendlyName: string; DeviceId: string; ProductId: string };
     expect(info.DeviceId).toBe(deviceIds.DeviceId);
     expect(info.ProductId).toBe(deviceIds.ProductId);
@@ -168,7 +157,7 @@ describe('Nabto IAM fixtures in place', () => {
     // The rewritten files load again: the paired client is recognized after a restart.
     await device.stop();
     const again = await startDevice({ mdns: false, stateDir: device.stateDir, args: ['--iam-config', configFile, '--iam-state', stateFile] });
-    const back = await client(again, { identity: c.identity });
+    const back = await deviceClient(again, { identity: c.identity });
     expect((await back.call('GET', '/iam/me')).body).toMatchObject({ Username: pairedAs });
     expect((await back.call('GET', '/device/info')).body).toMatchObject({ FriendlyName: original.FriendlyName ?? '', DeviceId: deviceIds.DeviceId });
   });
@@ -176,7 +165,7 @@ describe('Nabto IAM fixtures in place', () => {
   it('localPairLocalInitial: named "I Have a Name!", offers only local initial pairing; its admin keeps its token and empty password', async () => {
     const fixture = ALL.find((f) => f.name === 'localPairLocalInitial')!;
     const { device, stateFile } = await startOnFixture(fixture);
-    const c = await client(device);
+    const c = await deviceClient(device);
     expect((await c.call('GET', '/device/info')).body).toMatchObject({ FriendlyName: 'I Have a Name!' });
     expect(((await c.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).toEqual(['local-initial']);
     // Password invite is off in this fixture.
@@ -199,7 +188,7 @@ describe('Nabto IAM fixtures in place', () => {
       Users: [{ Username: 'admin', Role: 'Administrator', ServerConnectToken: 'S8pL5tXFGDgO', Password: '', Fingerprints: [{ Fingerprint: c.identity.fingerprint }] }],
     });
     // Second local initial pairing: 409, and offered no more.
-    const other = await client(device);
+    const other = await deviceClient(device);
     expect(((await other.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).toEqual([]);
     expect((await other.call('POST', '/iam/pairing/local-initial', {})).status).toBe(409);
   });
@@ -207,7 +196,7 @@ describe('Nabto IAM fixtures in place', () => {
   it('localPasswordInvite: no users, offers password open and invite; open pairing gives the fixture\'s OpenPairingRole (Administrator)', async () => {
     const fixture = ALL.find((f) => f.name === 'localPasswordInvite')!;
     const { device, stateFile } = await startOnFixture(fixture);
-    const c = await client(device);
+    const c = await deviceClient(device);
     expect(((await c.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).toEqual(['password-open', 'password-invite']);
     // No initial user in this fixture: nothing to pair as.
     expect((await c.call('POST', '/iam/pairing/local-initial', {})).status).toBe(404);
@@ -218,7 +207,7 @@ describe('Nabto IAM fixtures in place', () => {
     expect((await c.call('POST', '/iam/users', { Username: 'friend' })).status).toBe(201);
     expect((await c.call('PUT', '/iam/users/friend/role', 'Guest')).status).toBe(204);
     expect((await c.call('PUT', '/iam/users/friend/password', 'friend-pass')).status).toBe(204);
-    const friend = await client(device);
+    const friend = await deviceClient(device);
     expect(await passwordAuth(friend, 'friend', 'friend-pass')).toMatchObject({ stage: 'finish', response: { status: 204 } });
     expect((await friend.call('POST', '/iam/pairing/password-invite', {})).status).toBe(201);
     const state = parseIamState(JSON.parse(await readFile(stateFile, 'utf8')));

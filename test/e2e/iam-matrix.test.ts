@@ -13,26 +13,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EventFrame, Method } from '../../src/shared/protocol/frames';
 import { cleanupAll, startDevice, type DeviceProcess } from '../helpers/processes';
-import { passwordAuth, rawClient, type RawClient } from '../helpers/raw-client';
+import { adminOf, deviceClient, passwordAuth, type RawClient } from '../helpers/raw-client';
 
-const opened: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of opened.splice(0)) c.close();
-  await cleanupAll();
-});
-
-async function client(device: DeviceProcess, options: Parameters<typeof rawClient>[1] = {}): Promise<RawClient> {
-  const c = await rawClient(device.port, { expect: device.fingerprint, ...options });
-  opened.push(c);
-  return c;
-}
-
-async function adminOf(device: DeviceProcess): Promise<RawClient> {
-  const admin = await client(device);
-  expect((await admin.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'admin laptop' })).status).toBe(201);
-  return admin;
-}
+afterEach(cleanupAll);
 
 async function createUser(admin: RawClient, username: string, role?: string): Promise<void> {
   expect((await admin.call('POST', '/iam/users', { Username: username })).status, `create ${username}`).toBe(201);
@@ -44,7 +27,7 @@ async function pairedUser(device: DeviceProcess, admin: RawClient, username: str
   const password = `invite-${username}-pw`;
   await createUser(admin, username, role);
   expect((await admin.call('PUT', `/iam/users/${username}/password`, password)).status).toBe(204);
-  const c = await client(device);
+  const c = await deviceClient(device);
   expect(await passwordAuth(c, username, password)).toMatchObject({ stage: 'finish', response: { status: 204 } });
   const res = await c.call('POST', '/iam/pairing/password-invite', { FingerprintName: `${username}'s phone` });
   expect(res.status).toBe(201);
@@ -115,7 +98,7 @@ describe('role x action matrix (default IAM)', () => {
       Administrator: admin,
       Standard: await pairedUser(device, admin, NAMES.Standard.self, 'Standard'),
       Guest: await pairedUser(device, admin, NAMES.Guest.self, 'Guest'),
-      Unpaired: await client(device),
+      Unpaired: await deviceClient(device),
     };
     // The unpaired client's "self": invited, never paired.
     await createUser(admin, NAMES.Unpaired.self, 'Standard');
@@ -211,7 +194,7 @@ describe('local initial pairing happens once', () => {
     expect((await alice.call('DELETE', '/iam/users/admin')).status).toBe(202);
     expect((await alice.call('GET', '/iam/settings')).body).toMatchObject({ InitialPairingUsername: 'admin' });
 
-    const stranger = await client(device);
+    const stranger = await deviceClient(device);
     expect.soft(((await stranger.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).not.toContain('local-initial');
     const attempt = await stranger.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'stranger' });
     // ARCHITECTURE.md: the first user pairs once; later attempts get 409 (Nabto answers 404 when

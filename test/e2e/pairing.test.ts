@@ -10,28 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelServer } from '../../src/net/channel/server';
 import { connectChannel } from '../../src/net/channel/client';
 import { Spake2ConfirmationError } from '../../src/net/pairing/spake2';
-import { cleanupAll, REPO, startDevice, type DeviceProcess } from '../helpers/processes';
-import { guess, newIdentity, passwordAuth, rawClient, type RawClient } from '../helpers/raw-client';
+import { cleanupAll, onCleanup, REPO, startDevice, type DeviceProcess } from '../helpers/processes';
+import { adminOf, deviceClient, guess, invite, newIdentity, passwordAuth, rawClient, type RawClient } from '../helpers/raw-client';
 
 const run = promisify(execFile);
-const opened: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of opened.splice(0)) c.close();
-  await cleanupAll();
-});
-
-async function client(device: DeviceProcess, options: Parameters<typeof rawClient>[1] = {}): Promise<RawClient> {
-  const c = await rawClient(device.port, { expect: device.fingerprint, ...options });
-  opened.push(c);
-  return c;
-}
-
-async function adminOf(device: DeviceProcess): Promise<RawClient> {
-  const admin = await client(device);
-  expect((await admin.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'admin laptop' })).status).toBe(201);
-  return admin;
-}
+afterEach(cleanupAll);
 
 async function modes(c: RawClient): Promise<string[]> {
   return ((await c.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes;
@@ -42,23 +25,17 @@ async function pairWindow(device: DeviceProcess, seconds: number): Promise<strin
   return stdout;
 }
 
-async function invite(admin: RawClient, username: string, password: string, role = 'Guest'): Promise<void> {
-  expect((await admin.call('POST', '/iam/users', { Username: username })).status).toBe(201);
-  expect((await admin.call('PUT', `/iam/users/${username}/role`, role)).status).toBe(204);
-  expect((await admin.call('PUT', `/iam/users/${username}/password`, password)).status).toBe(204);
-}
-
 describe('local initial pairing', () => {
   it('pairs the first local client as admin once; later attempts get 409', async () => {
     const device = await startDevice({ mdns: false });
-    const first = await client(device);
+    const first = await deviceClient(device);
     expect(await modes(first)).toContain('local-initial');
     const res = await first.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'laptop' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ Username: 'admin', Role: 'Administrator', Fingerprints: [{ Fingerprint: first.identity.fingerprint, Name: 'laptop' }] });
     expect((await first.call('GET', '/iam/me')).body).toMatchObject({ Username: 'admin' });
 
-    const second = await client(device);
+    const second = await deviceClient(device);
     expect(await modes(second)).not.toContain('local-initial');
     expect((await second.call('POST', '/iam/pairing/local-initial', {})).status).toBe(409);
     expect((await second.call('GET', '/iam/me')).status).toBe(404);
@@ -71,7 +48,7 @@ describe('local initial pairing', () => {
 
   it('is refused with 400 for a malformed body and 403 when switched off', async () => {
     const device = await startDevice({ mdns: false });
-    const c = await client(device);
+    const c = await deviceClient(device);
     expect((await c.call('POST', '/iam/pairing/local-initial', { FingerprintName: 42 })).status).toBe(400);
     expect((await c.call('POST', '/iam/pairing/local-initial', { Extra: true })).status).toBe(400);
     const admin = await adminOf(device);
@@ -84,7 +61,7 @@ describe('local open pairing and the pairing window', () => {
   it('is 403 outside the window, works inside it once, then the window is closed again', async () => {
     const device = await startDevice({ mdns: false });
     await adminOf(device);
-    const bob = await client(device);
+    const bob = await deviceClient(device);
     expect(await modes(bob)).not.toContain('local-open');
     const closed = await bob.call('POST', '/iam/pairing/local-open', { Username: 'bob' });
     expect(closed.status).toBe(403);
@@ -105,7 +82,7 @@ describe('local open pairing and the pairing window', () => {
     expect(res.body).toMatchObject({ Username: 'bob', Role: 'Guest' });
 
     // One press, one pairing: the window closed after bob.
-    const carol = await client(device);
+    const carol = await deviceClient(device);
     expect((await carol.call('POST', '/iam/pairing/local-open', { Username: 'carol' })).status).toBe(403);
     await pairWindow(device, 30);
     // A taken name is 409, and an invalid one 400.
@@ -117,7 +94,7 @@ describe('local open pairing and the pairing window', () => {
   it('closes the window when it expires, and SIGUSR1 opens it', async () => {
     const device = await startDevice({ mdns: false });
     await adminOf(device);
-    const c = await client(device);
+    const c = await deviceClient(device);
     await pairWindow(device, 1);
     await new Promise((r) => setTimeout(r, 1500));
     expect(device.stderr()).toContain('pairing window closed (expired)');
@@ -145,15 +122,15 @@ describe('password invite pairing', () => {
   it('pairs with the invitation password once; reuse fails; wrong passwords and unknown users look alike', async () => {
     const device = await startDevice({ mdns: false });
     const admin = await adminOf(device);
-    await invite(admin, 'carol', 'correct-horse-1');
+    await invite(admin, 'carol', 'Guest', 'correct-horse-1');
 
     // Wrong password: the client sees the device's confirmation fail; a bogus cA gets 401.
-    const mallory = await client(device);
+    const mallory = await deviceClient(device);
     const wrong = await passwordAuth(mallory, 'carol', 'wrong-password');
     expect(wrong.stage).toBe('client-check');
     if (wrong.stage === 'client-check') expect(wrong.error).toBeInstanceOf(Spake2ConfirmationError);
     expect(await guess(mallory, 'carol', 'x1234')).toBe(401);
-    const unknown = await client(device);
+    const unknown = await deviceClient(device);
     expect(await guess(unknown, 'nobody', 'x1234')).toBe(401);
     // Same shape of answer for an unknown user as for a known one.
     const a = await passwordAuth(unknown, 'nobody', 'whatever');
@@ -163,7 +140,7 @@ describe('password invite pairing', () => {
     // Not authenticated: pairing is 401.
     expect((await mallory.call('POST', '/iam/pairing/password-invite', {})).status).toBe(401);
 
-    const carol = await client(device);
+    const carol = await deviceClient(device);
     const ok = await passwordAuth(carol, 'carol', 'correct-horse-1');
     expect(ok).toMatchObject({ stage: 'finish', response: { status: 204 } });
     const paired = await carol.call('POST', '/iam/pairing/password-invite', { FingerprintName: 'carol phone' });
@@ -171,7 +148,7 @@ describe('password invite pairing', () => {
     expect(paired.body).toMatchObject({ Username: 'carol', Role: 'Guest', HasPassword: false });
 
     // The invitation worked once.
-    const again = await client(device);
+    const again = await deviceClient(device);
     expect((await passwordAuth(again, 'carol', 'correct-horse-1')).stage).toBe('client-check');
     expect((await again.call('GET', '/iam/me')).status).toBe(404);
   });
@@ -179,7 +156,7 @@ describe('password invite pairing', () => {
   it('a TLS-terminating man in the middle makes pairing fail and creates no user; the invite then works directly', async () => {
     const device = await startDevice({ mdns: false });
     const admin = await adminOf(device);
-    await invite(admin, 'dave', 'invite-pass-9');
+    await invite(admin, 'dave', 'Guest', 'invite-pass-9');
 
     // The relay: its own key towards the client and towards the device, relaying every request.
     const relayIdentity = await newIdentity('mitm');
@@ -190,7 +167,7 @@ describe('password invite pairing', () => {
     try {
       // The victim reaches the relay (it does not know the device key yet: trust on first use).
       const victim = await rawClient(port);
-      opened.push(victim);
+      onCleanup(async () => victim.close());
       expect(((await victim.call('GET', '/device/info')).body as { DeviceId: string }).DeviceId).toBe(device.deviceId);
       const outcome = await passwordAuth(victim, 'dave', 'invite-pass-9');
       expect(outcome.stage).toBe('client-check');
@@ -207,7 +184,7 @@ describe('password invite pairing', () => {
     expect(users.Fingerprints).toEqual([]);
     expect(users.HasPassword).toBe(true);
 
-    const dave = await client(device);
+    const dave = await deviceClient(device);
     expect(await passwordAuth(dave, 'dave', 'invite-pass-9')).toMatchObject({ stage: 'finish', response: { status: 204 } });
     expect((await dave.call('POST', '/iam/pairing/password-invite', {})).status).toBe(201);
   });
@@ -215,9 +192,9 @@ describe('password invite pairing', () => {
   it('is 403 when switched off', async () => {
     const device = await startDevice({ mdns: false });
     const admin = await adminOf(device);
-    await invite(admin, 'erin', 'pass-erin');
+    await invite(admin, 'erin', 'Guest', 'pass-erin');
     expect((await admin.call('PUT', '/iam/settings/password-invite-pairing', false)).status).toBe(204);
-    const erin = await client(device);
+    const erin = await deviceClient(device);
     const outcome = await passwordAuth(erin, 'erin', 'pass-erin');
     expect(outcome).toMatchObject({ stage: 'start', response: { status: 403 } });
     expect(await modes(erin)).not.toContain('password-invite');
@@ -228,7 +205,7 @@ describe('password open pairing', () => {
   it('is off until an admin sets a password; then pairs new users with the open pairing role', async () => {
     const device = await startDevice({ mdns: false });
     const admin = await adminOf(device);
-    const frank = await client(device);
+    const frank = await deviceClient(device);
     expect(await modes(frank)).not.toContain('password-open');
     expect(await passwordAuth(frank, '', 'anything')).toMatchObject({ stage: 'start', response: { status: 403 } });
 
@@ -247,7 +224,7 @@ describe('password open pairing', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ Username: 'frank', Role: 'Standard' });
     // The open password keeps working for the next person (it is not an invitation).
-    const gina = await client(device);
+    const gina = await deviceClient(device);
     expect(await passwordAuth(gina, '', 'family-secret')).toMatchObject({ stage: 'finish', response: { status: 204 } });
     expect((await gina.call('POST', '/iam/pairing/password-open', { Username: 'gina' })).status).toBe(201);
   });
@@ -257,10 +234,10 @@ describe('guessing limits', () => {
   it('one address with many connections gets at most 10 guesses in its first minute; another address still pairs', async () => {
     const device = await startDevice({ mdns: false, args: ['--max-connections-per-address', '64'] });
     const admin = await adminOf(device);
-    await invite(admin, 'henry', 'right-password-7');
+    await invite(admin, 'henry', 'Guest', 'right-password-7');
 
     const statuses: number[] = [];
-    const attackers = await Promise.all(Array.from({ length: 20 }, () => client(device, { localAddress: '127.0.0.1' })));
+    const attackers = await Promise.all(Array.from({ length: 20 }, () => deviceClient(device, { localAddress: '127.0.0.1' })));
     for (let round = 0; round < 3; round++) {
       statuses.push(...(await Promise.all(attackers.map((a, i) => guess(a, 'henry', `guess-${round}-${i}`)))));
     }
@@ -271,11 +248,11 @@ describe('guessing limits', () => {
     expect(throttled).toBe(60 - wrongAnswers);
 
     // The legitimate user, on another address, pairs with the right password meanwhile.
-    const henry = await client(device, { localAddress: '127.0.0.2' });
+    const henry = await deviceClient(device, { localAddress: '127.0.0.2' });
     expect(await passwordAuth(henry, 'henry', 'right-password-7')).toMatchObject({ stage: 'finish', response: { status: 204 } });
     expect((await henry.call('POST', '/iam/pairing/password-invite', {})).status).toBe(201);
     // And the attacker's address is still throttled.
-    const fresh = await client(device, { localAddress: '127.0.0.1' });
+    const fresh = await deviceClient(device, { localAddress: '127.0.0.1' });
     expect(await guess(fresh, 'henry', 'one-more')).toBe(429);
   });
 });

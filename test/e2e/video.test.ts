@@ -12,20 +12,17 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, runCli, tempDir, type DeviceProcess } from '../helpers/processes';
-import { passwordAuth } from '../helpers/raw-client';
+import { adminOf, deviceClient, invite, passwordAuth } from '../helpers/raw-client';
 import { decodeRgba, patternMatchScoreRgba } from '../../src/shared/video/test-pattern';
 import { CompanionError } from '../../src/companion/errors';
 import type { WatchStats } from '../../src/companion/video/camera-viewer';
 import {
-  adminOf,
   cleanupVideo,
   type CountingViewer,
   type PairedClient,
-  connect,
   count,
   DOORBELL_ROLE,
   ICE_LOOPBACK,
-  invite,
   makeClip,
   openViewer,
   pairedClient,
@@ -134,7 +131,7 @@ describe('who may watch', () => {
   it('refuses an unpaired client: SETUP_REQUEST is 403, and lancam watch fails with a clear error', async () => {
     const device = await startVideoDevice();
     await adminOf(device);
-    const stranger = await connect(device);
+    const stranger = await deviceClient(device);
     const refused = await stranger.call('POST', SIGNALING, { Session: 'stranger1', Message: { type: 'SETUP_REQUEST' } });
     expect(refused.status).toBe(403);
     expect(JSON.stringify(refused.body)).toContain('Webrtc:Signaling');
@@ -165,7 +162,7 @@ describe('who may watch', () => {
     expect(((await admin.call('GET', '/iam/roles')).body as string[])).toContain(DOORBELL_ROLE);
 
     const password = await invite(admin, 'bell', DOORBELL_ROLE);
-    const bell = await connect(device);
+    const bell = await deviceClient(device);
     expect(await passwordAuth(bell, 'bell', password)).toMatchObject({ stage: 'finish', response: { status: 204 } });
     expect((await bell.call('POST', '/iam/pairing/password-invite', { FingerprintName: 'door' })).body).toMatchObject({ Username: 'bell', Role: DOORBELL_ROLE });
 
@@ -179,7 +176,7 @@ describe('who may watch', () => {
 
     // A Guest on the same device may (the control): accepted, then closed.
     const guestPassword = await invite(admin, 'gus', 'Guest');
-    const gus = await connect(device);
+    const gus = await deviceClient(device);
     expect((await passwordAuth(gus, 'gus', guestPassword)).stage).toBe('finish');
     expect((await gus.call('POST', '/iam/pairing/password-invite', {})).status).toBe(201);
     expect((await gus.call('POST', SIGNALING, { Session: 'gus1', Message: { type: 'SETUP_REQUEST' } })).status).toBe(204);

@@ -157,3 +157,35 @@ export function runCli(args: string[], options: { home: string; timeoutMs?: numb
     });
   });
 }
+
+/**
+ * `lancam ui` for one home serving `site` (inside a namespace when `wrap` says so), stopped by
+ * cleanupAll; resolves with the address (and token) it prints.
+ */
+export async function startUi(home: string, site: string, wrap: string[] = []): Promise<{ url: string; output: () => string }> {
+  const [command, args] = nodeCommand(CLI_BIN, ['--home', home, '--mdns-interface', '127.0.0.1', 'ui', '--static', site, '--snapshots', path.join(home, 'snapshots')], wrap);
+  const ui = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<void>((resolve) => ui.once('exit', () => resolve()));
+  onCleanup(async () => {
+    if (ui.exitCode !== null || ui.signalCode !== null) return;
+    ui.kill('SIGTERM');
+    const timer = setTimeout(() => ui.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`lancam ui did not start: ${out}`)), 15_000);
+    ui.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /open (http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    ui.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    void exited.then(() => reject(new Error(`lancam ui exited: ${out}`)));
+  });
+  return { url, output: () => out };
+}

@@ -8,6 +8,8 @@ import { Spake2Client } from '../../src/net/pairing/spake2';
 import { PASSWORD_AUTH_EXPORTER_LABEL, PASSWORD_AUTH_EXPORTER_LENGTH } from '../../src/shared/protocol/iam-api';
 import type { RpcResponse } from '../../src/net/channel/rpc-peer';
 import type { Method } from '../../src/shared/protocol/frames';
+import { expect } from 'vitest';
+import { onCleanup, type DeviceProcess } from './processes';
 
 export interface RawClient {
   identity: Identity;
@@ -71,4 +73,26 @@ export async function guess(client: RawClient, username: string, password: strin
   if (start.status !== 201) return start.status;
   const finish = await client.call('POST', '/iam/pairing/password-auth/finish', { Kc: Buffer.alloc(32, 7).toString('base64url') });
   return finish.status;
+}
+
+/** A raw client to a device process, refusing any other key; closed by cleanupAll. */
+export async function deviceClient(device: Pick<DeviceProcess, 'port' | 'fingerprint'>, options: Parameters<typeof rawClient>[1] = {}): Promise<RawClient> {
+  const client = await rawClient(device.port, { expect: device.fingerprint, ...options });
+  onCleanup(async () => client.close());
+  return client;
+}
+
+/** The camera's first user, paired by local initial pairing over a raw channel. */
+export async function adminOf(device: Pick<DeviceProcess, 'port' | 'fingerprint'>): Promise<RawClient> {
+  const admin = await deviceClient(device);
+  expect((await admin.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'admin laptop' })).status).toBe(201);
+  return admin;
+}
+
+/** Creates a user with a role and a one-time invite password; returns the password. */
+export async function invite(admin: RawClient, username: string, role: string, password = `invite-${username}-pw`): Promise<string> {
+  expect((await admin.call('POST', '/iam/users', { Username: username })).status).toBe(201);
+  expect((await admin.call('PUT', `/iam/users/${username}/role`, role)).status).toBe(204);
+  expect((await admin.call('PUT', `/iam/users/${username}/password`, password)).status).toBe(204);
+  return password;
 }

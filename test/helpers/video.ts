@@ -17,7 +17,7 @@ import { DeviceSession, type DeviceAddress } from '../../src/companion/device-se
 import { pair } from '../../src/companion/pairing';
 import { CameraViewer, type I420Frame } from '../../src/companion/video/camera-viewer';
 import { REPO, startDevice, tempDir, type DeviceProcess, type StartDeviceOptions } from './processes';
-import { rawClient, type RawClient } from './raw-client';
+import { invite, type RawClient } from './raw-client';
 
 const run = promisify(execFile);
 
@@ -52,28 +52,6 @@ export function startVideoDevice(options: { size?: string; fps?: number; source?
 
 export function addressOf(device: DeviceProcess): DeviceAddress {
   return { host: device.host, port: device.port };
-}
-
-/** A raw protocol client, closed by cleanupVideo. */
-export async function connect(device: DeviceProcess): Promise<RawClient> {
-  const client = await rawClient(device.port, { expect: device.fingerprint });
-  cleanups.push(() => client.close());
-  return client;
-}
-
-/** The camera's first user, paired by local initial pairing over a raw channel. */
-export async function adminOf(device: DeviceProcess): Promise<RawClient> {
-  const admin = await connect(device);
-  expect((await admin.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'admin laptop' })).status).toBe(201);
-  return admin;
-}
-
-/** Creates a user with a role and a one-time invite password. */
-export async function invite(admin: RawClient, username: string, role: string, password = `invite-${username}-pw`): Promise<string> {
-  expect((await admin.call('POST', '/iam/users', { Username: username })).status).toBe(201);
-  expect((await admin.call('PUT', `/iam/users/${username}/role`, role)).status).toBe(204);
-  expect((await admin.call('PUT', `/iam/users/${username}/password`, password)).status).toBe(204);
-  return password;
 }
 
 export interface PairedClient {
