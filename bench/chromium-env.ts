@@ -13,17 +13,13 @@
  * anything still inside it and deletes it. Copied in small from test/helpers/netns.ts and
  * test/browser/chromium-video.test.ts, with bench/lib.ts's cleanup registry.
  */
-import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { access, constants, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import type { BrowserContext } from 'playwright-core';
 import { CHROMIUM, launchChromiumInNetns } from '../test/helpers/chromium';
-import { LOOPBACK, REPO, onCleanup, tempDir, withTimeout, type Child } from './lib';
-
-const run = promisify(execFile);
+import { createNetns, netnsUnavailable, type Netns } from '../test/helpers/netns';
+import { LOOPBACK, REPO, onCleanup, spawnNode, tempDir, withTimeout, type Child } from './lib';
 
 const DEVICE_BIN = path.join(REPO, 'bin/lancam-device');
 const CLI_BIN = path.join(REPO, 'bin/lancam');
@@ -32,96 +28,14 @@ const PAGE_ENTRY = path.join(REPO, 'test/browser/chromium-bench-page.ts');
 
 /** Why the benchmark cannot run here (it is then skipped), or undefined when it can. */
 export async function chromiumUnavailable(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'network namespaces need root (Chromium WebRTC runs only inside one)';
-  try {
-    await run('ip', ['netns', 'list']);
-  } catch (err) {
-    return `ip netns does not work here: ${(err as Error).message.split('\n')[0]}`;
-  }
+  const netns = await netnsUnavailable();
+  if (netns) return `${netns} (Chromium WebRTC runs only inside a namespace)`;
   try {
     await access(CHROMIUM, constants.X_OK);
   } catch {
     return `no Chromium at ${CHROMIUM}`;
   }
   return undefined;
-}
-
-export interface Netns {
-  name: string;
-  /** Prefix for spawn: ['ip', 'netns', 'exec', name]. */
-  wrap: string[];
-}
-
-/** A namespace with only `lo` (up); its cleanup kills whatever still runs inside, then deletes it. */
-export async function createNetns(): Promise<Netns> {
-  const name = `lancam-b${randomBytes(4).toString('hex')}`;
-  await run('ip', ['netns', 'add', name]);
-  onCleanup(`delete network namespace ${name}`, async () => {
-    const { stdout } = await run('ip', ['netns', 'pids', name]).catch(() => ({ stdout: '' }));
-    for (const pid of stdout.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await run('ip', ['netns', 'del', name]);
-  });
-  await run('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
-  const { stdout } = await run('ip', ['netns', 'exec', name, 'ip', '-o', 'link', 'show']);
-  const links = stdout.trim().split('\n').map((l) => l.split(':')[1]?.trim());
-  if (links.length !== 1 || links[0] !== 'lo') throw new Error(`namespace ${name} has unexpected interfaces: ${links.join(', ')}`);
-  return { name, wrap: ['ip', 'netns', 'exec', name] };
-}
-
-/**
- * `node <script> <args>` inside the namespace (`ip netns exec` execs, so the pid is node's), with
- * piped output; its stop (SIGTERM, SIGKILL after the grace time) is registered as a cleanup.
- */
-export function spawnInNetns(label: string, ns: Netns, script: string, args: string[]): Child {
-  const child = spawn(ns.wrap[0]!, [...ns.wrap.slice(1), process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (graceMs = 3000): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
-  };
-  onCleanup(`stop ${label} (pid ${child.pid ?? '?'})`, () => stop());
-  // Matches stdout and stderr (lancam prints its result on stdout, logs on stderr).
-  const waitFor = (re: RegExp, ms: number, what: string) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = (): void => {
-        const m = re.exec(out) ?? re.exec(err);
-        if (!m) return;
-        finish();
-        resolve(m);
-      };
-      const onExit = (): void => {
-        finish();
-        reject(new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before ${what}\nstdout: ${out}\nstderr: ${err}`));
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`${label}: no ${what} within ${ms} ms\nstdout: ${out}\nstderr: ${err}`));
-      }, ms);
-      const finish = (): void => {
-        clearTimeout(timer);
-        child.stdout.off('data', check);
-        child.stderr.off('data', check);
-        child.off('exit', onExit);
-      };
-      child.stdout.on('data', check);
-      child.stderr.on('data', check);
-      child.once('exit', onExit);
-      check();
-    });
-  return { process: child, stdout: () => out, stderr: () => err, waitFor, stop };
 }
 
 export interface ChromiumEnv {
@@ -146,10 +60,11 @@ export async function startChromiumEnv(options: { width: number; height: number;
     t = now;
   };
 
-  const ns = await createNetns();
+  const ns = await createNetns((cleanup) => onCleanup('delete the network namespace', cleanup));
   step('namespace');
 
-  const device = spawnInNetns('lancam-device (netns)', ns, DEVICE_BIN, [
+  const device = spawnNode('lancam-device (netns)', [
+    DEVICE_BIN,
     '--state-dir', await tempDir('lancam-bench-chromium-device-'),
     '--host', LOOPBACK,
     '--port', '0',
@@ -160,7 +75,7 @@ export async function startChromiumEnv(options: { width: number; height: number;
     '--size', `${options.width}x${options.height}`,
     '--fps', String(options.fps),
     '--name', 'Bench Chromium Cam',
-  ]);
+  ], { wrap: ns.wrap });
   const listening = await device.waitFor(/listening on (\S+):(\d+)/, 20_000, '"listening on" line');
   if (listening[1] !== LOOPBACK) throw new Error(`lancam-device listens on ${listening[1]}, expected ${LOOPBACK}`);
   const deviceId = /device id\s+(\S+)/.exec(device.stdout())?.[1];
@@ -169,7 +84,7 @@ export async function startChromiumEnv(options: { width: number; height: number;
 
   const home = await tempDir('lancam-bench-chromium-home-');
   const cli = ['--home', home, '--mdns-interface', LOOPBACK];
-  const pairing = spawnInNetns('lancam pair (netns)', ns, CLI_BIN, [...cli, 'pair', '--address', `${LOOPBACK}:${listening[2]}`]);
+  const pairing = spawnNode('lancam pair (netns)', [CLI_BIN, ...cli, 'pair', '--address', `${LOOPBACK}:${listening[2]}`], { wrap: ns.wrap });
   const pairExit = new Promise<number | null>((resolve) => pairing.process.once('exit', (code) => resolve(code)));
   const code = await withTimeout(pairExit, 20_000, 'lancam pair did not finish within 20 s');
   if (code !== 0) throw new Error(`lancam pair failed (${code}):\n${pairing.stdout()}${pairing.stderr()}`);
@@ -180,7 +95,7 @@ export async function startChromiumEnv(options: { width: number; height: number;
   await writeFile(path.join(site, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>lancam chromium bench</title><script type="module" src="/app.js"></script></head><body></body></html>');
   step('buildPage');
 
-  const ui = spawnInNetns('lancam ui (netns)', ns, CLI_BIN, [...cli, 'ui', '--static', site]);
+  const ui = spawnNode('lancam ui (netns)', [CLI_BIN, ...cli, 'ui', '--static', site], { wrap: ns.wrap });
   const url = (await ui.waitFor(/open (http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+)/, 15_000, 'the UI address'))[1]!;
   step('ui');
 

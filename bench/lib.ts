@@ -143,9 +143,13 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Spawns `node <args>` with piped output and registers its stop as a cleanup. */
-export function spawnNode(label: string, args: string[], options: { stdin?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): Child {
-  const child = spawn(process.execPath, args, { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+/**
+ * Spawns `node <args>` with piped output and registers its stop as a cleanup. `wrap` is a command
+ * prefix, e.g. ['ip', 'netns', 'exec', NAME] (which execs, so the pid is still node's).
+ */
+export function spawnNode(label: string, args: string[], options: { stdin?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv; wrap?: string[] } = {}): Child {
+  const [command, commandArgs] = options.wrap?.length ? [options.wrap[0]!, [...options.wrap.slice(1), process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, commandArgs, { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

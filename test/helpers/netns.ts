@@ -26,10 +26,15 @@ export async function netnsUnavailable(): Promise<string | undefined> {
   }
 }
 
-export async function createNetns(): Promise<Netns> {
+/**
+ * A new namespace with only `lo`, up. Its cleanup (registered with `register`: the tests'
+ * cleanupAll by default, the bench's own list from bench/) kills whatever still runs inside and
+ * deletes it.
+ */
+export async function createNetns(register: (cleanup: () => Promise<void>) => void = onCleanup): Promise<Netns> {
   const name = `lancam-t${randomBytes(4).toString('hex')}`;
   await run('ip', ['netns', 'add', name]);
-  onCleanup(async () => {
+  register(async () => {
     // Anything still running inside is killed before the namespace goes.
     const { stdout } = await run('ip', ['netns', 'pids', name]).catch(() => ({ stdout: '' }));
     for (const pid of stdout.split(/\s+/).filter(Boolean)) {
