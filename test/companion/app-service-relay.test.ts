@@ -4,7 +4,6 @@
  * WebRTC (here @roamhq/wrtc through the shared ViewerPeer, as the renderer uses Chromium's) is
  * signaled through openVideo / sendVideoSignal / videoSignal events exactly as in the app.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,32 +12,14 @@ import { openHome } from '../../src/companion/home';
 import { KnownDeviceStore } from '../../src/companion/known-devices';
 import { RemoteAccessStore } from '../../src/companion/remote/remote-access-store';
 import { ViewerPeer, type PeerConnectionLike } from '../../src/shared/video/viewer-peer';
-import { cleanupAll, nodeCommand, onCleanup, REPO, runCli, startDevice, tempDir } from '../helpers/processes';
+import { cleanupAll, onCleanup, runCli, startDevice, startRelay, tempDir } from '../helpers/processes';
 
 afterEach(cleanupAll);
 
-async function startRelay(): Promise<{ url: string; fingerprint: string }> {
-  const [cmd, args] = nodeCommand(path.join(REPO, 'bin/lancam-relay'), ['--host', '127.0.0.1', '--port', '0', '--state-dir', await tempDir('lancam-relay-')]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  onCleanup(async () => void child.kill('SIGKILL'));
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`relay did not start: ${out}`)), 15_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const port = /listening on \S+:(\d+)/.exec(out);
-      const fp = /fingerprint\s+([0-9a-f]{64})/.exec(out);
-      if (port && fp) {
-        clearTimeout(timer);
-        resolve({ url: `wss://127.0.0.1:${port[1]}`, fingerprint: fp[1]! });
-      }
-    });
-  });
-}
-
 describe('AppService through the relay', () => {
   it('falls back to the relay for a paired camera that is not on this network', async () => {
-    const relay = await startRelay();
+    const started = await startRelay(['--host', '127.0.0.1']);
+    const relay = { url: `wss://127.0.0.1:${started.port}`, fingerprint: started.fingerprint };
     const device = await startDevice({ mdns: false, args: ['--ice-address', '127.0.0.1', '--relay', relay.url, '--relay-fingerprint', relay.fingerprint] });
     await expect.poll(() => device.stderr(), { timeout: 10_000 }).toContain('relay: registered');
     const homeDir = await tempDir('lancam-desktop-');

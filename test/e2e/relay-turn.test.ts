@@ -11,39 +11,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { turnCredentials } from '../../src/relay/turn';
 import { netnsUnavailable, type Netns } from '../helpers/netns';
-import { cleanupAll, nodeCommand, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
+import { cleanupAll, nodeCommand, onCleanup, REPO, runCli, startDevice, startRelay, tempDir, type DeviceProcess } from '../helpers/processes';
 import { canConnect, threeHosts } from '../helpers/topology';
 
-const RELAY_BIN = path.join(REPO, 'bin/lancam-relay');
 const unavailable = await netnsUnavailable();
 
 afterEach(cleanupAll);
-
-interface Relay {
-  port: number;
-  fingerprint: string;
-}
-
-/** Starts lancam-relay (optionally inside a namespace) and reads its port and key fingerprint. */
-async function startRelay(args: string[], wrap: string[] = []): Promise<Relay> {
-  const [command, commandArgs] = nodeCommand(RELAY_BIN, ['--port', '0', '--state-dir', await tempDir('lancam-relay-'), ...args], wrap);
-  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-  onCleanup(async () => void child.kill('SIGKILL'));
-  let out = '';
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lancam-relay did not start: ${out}`)), 15_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const port = /listening on \S+:(\d+)/.exec(out);
-      const fp = /fingerprint\s+([0-9a-f]{64})/.exec(out);
-      if (port && (fp || args.includes('--insecure-plain'))) {
-        clearTimeout(timer);
-        resolve({ port: Number(port[1]), fingerprint: fp?.[1] ?? '' });
-      }
-    });
-  });
-}
 
 /**
  * An owner, a user "bob" paired on the LAN, and a remote-access string for bob, made with the real

@@ -12,6 +12,7 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SHARED = path.resolve(REPO, '../shared');
 export const DEVICE_BIN = path.join(REPO, 'bin/lancam-device');
 export const CLI_BIN = path.join(REPO, 'bin/lancam');
+export const RELAY_BIN = path.join(REPO, 'bin/lancam-relay');
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -189,3 +190,30 @@ export async function startUi(home: string, site: string, wrap: string[] = []): 
   });
   return { url, output: () => out };
 }
+
+export interface RelayProcess {
+  port: number;
+  fingerprint: string;
+}
+
+/** Starts lancam-relay (optionally inside a namespace), stopped by cleanupAll; reads its port and key fingerprint. */
+export async function startRelay(args: string[], wrap: string[] = []): Promise<RelayProcess> {
+  const [command, commandArgs] = nodeCommand(RELAY_BIN, ['--port', '0', '--state-dir', await tempDir('lancam-relay-'), ...args], wrap);
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(async () => void child.kill('SIGKILL'));
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`lancam-relay did not start: ${out}`)), 15_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const port = /listening on \S+:(\d+)/.exec(out);
+      const fp = /fingerprint\s+([0-9a-f]{64})/.exec(out);
+      if (port && (fp || args.includes('--insecure-plain'))) {
+        clearTimeout(timer);
+        resolve({ port: Number(port[1]), fingerprint: fp?.[1] ?? '' });
+      }
+    });
+  });
+}
+
