@@ -98,7 +98,6 @@ export class DeviceDaemon implements DeviceCore {
     this.attempts = new AttemptLimiter(options.attemptLimits ?? DEFAULT_ATTEMPT_LIMITS);
     const video = { ...DEFAULT_VIDEO, ...options.video };
     this.video = new VideoService(this, new SharedCapture(createSource(video, this.log), this.log), video);
-    this.onAccessChanged(() => this.video.recheck());
     this.pairingWindow.on('change', ({ open, seconds, reason }) => {
       this.log.info(open ? `pairing window OPEN for ${seconds} s (${reason}): local open pairing is possible` : `pairing window closed (${reason})`);
       this.broadcast(EVENTS.pairingWindow, { open, seconds });
@@ -207,24 +206,13 @@ export class DeviceDaemon implements DeviceCore {
         context.connection.peer.emitEvent(EVENTS.accessChanged, { reason });
       }
     }
-    this.emit('access-changed', fingerprints);
+    // Running streams are re-checked at once: a removed user or a lost role stops watching now.
+    this.video.recheck();
   }
 
   friendlyNameChanged(name: string): void {
     void this.advertisement?.updateTxt({ friendlyName: name });
     this.broadcast(EVENTS.deviceInfo, { FriendlyName: name });
-  }
-
-  /** Listeners for access changes (the video service re-checks running streams). */
-  private readonly accessListeners = new Set<(fingerprints: readonly string[]) => void>();
-
-  onAccessChanged(listener: (fingerprints: readonly string[]) => void): () => void {
-    this.accessListeners.add(listener);
-    return () => this.accessListeners.delete(listener);
-  }
-
-  private emit(_event: 'access-changed', fingerprints: readonly string[]): void {
-    for (const listener of this.accessListeners) listener(fingerprints);
   }
 
   private broadcast(event: string, body: unknown): void {

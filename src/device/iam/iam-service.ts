@@ -126,12 +126,6 @@ export class IamService {
     return this.userByFingerprint(requester.fingerprint);
   }
 
-  /** The role a requester acts with: its user's role, or the unpaired role. */
-  roleOf(requester: Requester): string | undefined {
-    const user = this.userOf(requester);
-    return user ? user.Role : this.config.Config.UnpairedRole;
-  }
-
   /** Decides one action for one requester, and logs the decision. */
   authorize(requester: Requester, action: string, attributes: IamAttributes = {}): IamDecision {
     const user = this.userOf(requester);
