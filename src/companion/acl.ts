@@ -135,7 +135,7 @@ export async function setPassword(session: DeviceSession, username: string, pass
 
 export async function addFingerprint(session: DeviceSession, username: string, fingerprint: string, name?: string): Promise<void> {
   const fp = check(fingerprintSchema, fingerprint, 'fingerprint');
-  const body = name === undefined ? {} : { Name: check(fingerprintNameSchema, name, 'key name') };
+  const body = name === undefined ? {} : { FingerprintName: check(fingerprintNameSchema, name, 'key name') };
   await session.call('PUT', `${userPath(username)}/fingerprints/${fp}`, body);
 }
 

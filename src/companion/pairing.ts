@@ -271,7 +271,8 @@ export async function pair(options: PairOptions): Promise<PairResult> {
       case 'local-initial':
         step('pairing as the camera\'s first user (local initial pairing)');
         await call(session, 'POST', '/iam/pairing/local-initial', { FingerprintName: fingerprintName }, undefined, {
-          [Status.Forbidden]: 'the camera refuses local initial pairing (it is switched off, or this client is not on the camera\'s local network)',
+          [Status.NotFound]: 'local initial pairing is switched off on this camera (or it has no initial user to pair as)',
+          [Status.Forbidden]: 'the camera refuses local initial pairing (this client is not on the camera\'s local network, or its IAM does not allow it)',
           [Status.Conflict]: 'this camera already has an owner; ask them to invite you (lancam user invite)',
         });
         break;
@@ -279,6 +280,7 @@ export async function pair(options: PairOptions): Promise<PairResult> {
         const name = username ?? suggestUsername();
         step(`pairing as "${name}" (local open pairing)`);
         await call(session, 'POST', '/iam/pairing/local-open', { Username: name, FingerprintName: fingerprintName }, undefined, {
+          [Status.NotFound]: 'local open pairing is switched off on this camera',
           [Status.Forbidden]: WINDOW_CLOSED_MESSAGE,
           [Status.Conflict]: `that username is taken: "${name}"; choose another with --username`,
         });
@@ -292,6 +294,7 @@ export async function pair(options: PairOptions): Promise<PairResult> {
         step(`pairing as "${name}" (password open pairing)`);
         await call(session, 'POST', '/iam/pairing/password-open', { Username: name, FingerprintName: fingerprintName }, undefined, {
           [Status.Unauthorized]: WRONG_PASSWORD_MESSAGE,
+          [Status.NotFound]: 'password open pairing is switched off on this camera',
           [Status.Forbidden]: 'the camera does not allow password open pairing now',
           [Status.Conflict]: `that username is taken: "${name}"; choose another with --username`,
         });
@@ -306,6 +309,7 @@ export async function pair(options: PairOptions): Promise<PairResult> {
         step(`pairing as "${username}" (password invite pairing)`);
         await call(session, 'POST', '/iam/pairing/password-invite', { FingerprintName: fingerprintName }, undefined, {
           [Status.Unauthorized]: WRONG_PASSWORD_MESSAGE,
+          [Status.NotFound]: 'invite pairing is switched off on this camera',
           [Status.Forbidden]: 'the camera does not allow invite pairing now',
         });
         break;
@@ -329,6 +333,7 @@ async function passwordAuth(session: DeviceSession, ownFingerprint: string, user
   const client = Spake2Client.start({ password, idA: ownFingerprint, idB: session.deviceFingerprint, aad });
   const answer = await call(session, 'POST', '/iam/pairing/password-auth/start', { Username: username, T: toBase64url(client.message) }, passwordAuthStartAnswer, {
     [Status.Unauthorized]: WRONG_PASSWORD_MESSAGE,
+    [Status.NotFound]: username === '' ? 'password open pairing is switched off on this camera' : 'invite pairing is switched off on this camera',
     [Status.Forbidden]: 'the camera does not allow password pairing now',
   });
   let cA: Uint8Array;

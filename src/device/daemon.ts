@@ -11,7 +11,7 @@ import { RpcRouter } from '../net/rpc-router';
 import { advertise, type Advertisement } from '../net/mdns';
 import { PROTOCOL_VERSION } from '../shared/protocol/frames';
 import { Status } from '../shared/protocol/status';
-import type { DeviceInfo, PairingInfo, PairingMode } from '../shared/protocol/device-api';
+import { NABTO_PAIRING_MODE_NAMES, type DeviceInfo, type PairingInfoWire, type PairingMode } from '../shared/protocol/device-api';
 import { IamActions } from '../shared/iam/actions';
 import { isLocalClient, type InterfaceAddress } from '../shared/net-address';
 import { devicePaths, ensureStateDir, loadDeviceKey, loadOrCreateDeviceIds, type DevicePaths } from './state/device-files';
@@ -41,12 +41,16 @@ export interface DeviceOptions {
   /** Interface address for mDNS; undefined = all interfaces; null = no mDNS. */
   mdnsInterface: string | undefined | null;
   name?: string | undefined;
+  /** A device.json (Nabto's: ProductId, DeviceId, optional Server, Client, …) used as is. */
+  deviceJsonFile?: string | undefined;
   keyFile?: string | undefined;
   iamConfigFile?: string | undefined;
   iamStateFile?: string | undefined;
   limits?: Partial<ChannelLimits> | undefined;
   attemptLimits?: AttemptLimits | undefined;
   video?: Partial<DeviceVideoOptions> | undefined;
+  /** Notification categories users may subscribe to (PUT /iam/users/{u}/notification-categories). */
+  notificationCategories?: readonly string[] | undefined;
   /** Connect out to a lancam-relay, so clients beyond the LAN can reach the camera. */
   relay?: RelayLinkOptions | undefined;
   log: Logger;
@@ -71,6 +75,15 @@ export const DEFAULT_VIDEO: DeviceVideoOptions = {
   maxViewers: 16,
 };
 
+/** What the start found and what it had to create, for an honest start-up message. */
+export interface StartupReport {
+  deviceJson: 'created' | 'kept';
+  key: 'created' | 'kept';
+  iam: 'created' | 'kept';
+  /** The friendly name came from --name and was saved in the IAM state. */
+  nameSaved: boolean;
+}
+
 export class DeviceDaemon implements DeviceCore {
   private advertisement: Advertisement | undefined;
   private control: ControlServer | undefined;
@@ -90,7 +103,7 @@ export class DeviceDaemon implements DeviceCore {
     readonly productId: string,
     readonly deviceId: string,
     readonly iam: IamService,
-    readonly firstRun: boolean,
+    readonly startup: StartupReport,
     private readonly server: ChannelServer,
     private readonly router: RpcRouter<RequestContext>,
   ) {
@@ -108,18 +121,25 @@ export class DeviceDaemon implements DeviceCore {
   static async open(options: DeviceOptions): Promise<DeviceDaemon> {
     const paths = devicePaths(options);
     await ensureStateDir(paths.stateDir);
-    const ids = await loadOrCreateDeviceIds(paths.deviceJson);
+    const ids = await loadOrCreateDeviceIds(paths.deviceJson, options.deviceJsonFile !== undefined);
     const { key, created: keyCreated } = await loadDeviceKey(paths, options.keyFile !== undefined);
     const identity = await identityFromKey(key, ids.deviceId);
     const { iam, created: iamCreated } = await IamService.open(paths, { friendlyName: options.name ?? defaultFriendlyName(), log: options.log });
-    if (options.name !== undefined && !iamCreated && iam.friendlyName !== options.name) {
+    const nameSaved = options.name !== undefined && !iamCreated && iam.friendlyName !== options.name;
+    if (nameSaved) {
       await iam.mutate((s) => {
         s.FriendlyName = options.name;
       });
     }
+    const startup: StartupReport = {
+      deviceJson: ids.created ? 'created' : 'kept',
+      key: keyCreated ? 'created' : 'kept',
+      iam: iamCreated ? 'created' : 'kept',
+      nameSaved,
+    };
     const server = new ChannelServer({ identity, host: options.host, port: options.port, ...(options.limits ? { limits: options.limits } : {}) });
     const router = new RpcRouter<RequestContext>();
-    const daemon = new DeviceDaemon(options, paths, identity, ids.productId, ids.deviceId, iam, ids.created || keyCreated || iamCreated, server, router);
+    const daemon = new DeviceDaemon(options, paths, identity, ids.productId, ids.deviceId, iam, startup, server, router);
     daemon.registerRoutes();
     registerIamRoutes(router, daemon);
     registerPairingRoutes(router, daemon);
@@ -135,6 +155,18 @@ export class DeviceDaemon implements DeviceCore {
 
   get fingerprint(): string {
     return this.identity.fingerprint;
+  }
+
+  get notificationCategories(): readonly string[] {
+    return this.options.notificationCategories ?? [];
+  }
+
+  /**
+   * The name shown and announced: the state's FriendlyName, or (Nabto's state often has none)
+   * `lancam <device id>`. The default is not written to the state.
+   */
+  get friendlyName(): string {
+    return this.iam.friendlyName || defaultNameFor(this.deviceId);
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -162,7 +194,7 @@ export class DeviceDaemon implements DeviceCore {
         txt: {
           deviceId: this.deviceId,
           productId: this.productId,
-          friendlyName: this.iam.friendlyName,
+          friendlyName: this.friendlyName,
           fingerprint: this.fingerprint,
           protocolVersion: PROTOCOL_VERSION,
         },
@@ -184,13 +216,15 @@ export class DeviceDaemon implements DeviceCore {
   pairingModes(requester: Requester): PairingMode[] {
     const s = this.iam.state;
     const modes: PairingMode[] = [];
+    // As Nabto's nm_iam_pairing.c: the open modes need an OpenPairingRole (and one the config has).
+    const openRole = s.OpenPairingRole !== undefined && this.iam.config.Roles.some((r) => r.Id === s.OpenPairingRole);
     const allowed = (action: string) => this.iam.authorize(requester, action).effect === 'allow';
     const initialUser = s.InitialPairingUsername ? this.iam.user(s.InitialPairingUsername) : undefined;
     if (s.LocalInitialPairing && requester.isLocal && initialUser && initialUser.Fingerprints.length === 0 && allowed(IamActions.PairingLocalInitial)) {
       modes.push('local-initial');
     }
-    if (s.LocalOpenPairing && requester.isLocal && this.pairingWindow.isOpen && allowed(IamActions.PairingLocalOpen)) modes.push('local-open');
-    if (s.PasswordOpenPairing && s.OpenPairingPassword && allowed(IamActions.PairingPasswordOpen)) modes.push('password-open');
+    if (s.LocalOpenPairing && openRole && requester.isLocal && this.pairingWindow.isOpen && allowed(IamActions.PairingLocalOpen)) modes.push('local-open');
+    if (s.PasswordOpenPairing && openRole && s.OpenPairingPassword && allowed(IamActions.PairingPasswordOpen)) modes.push('password-open');
     if (s.PasswordInvitePairing && allowed(IamActions.PairingPasswordInvite)) modes.push('password-invite');
     return modes;
   }
@@ -244,7 +278,7 @@ export class DeviceDaemon implements DeviceCore {
       const body: DeviceInfo = {
         ProductId: this.productId,
         DeviceId: this.deviceId,
-        FriendlyName: this.iam.friendlyName,
+        FriendlyName: this.friendlyName,
         Fingerprint: this.fingerprint,
         ProtocolVersion: PROTOCOL_VERSION,
         AppName: APP_NAME,
@@ -256,15 +290,17 @@ export class DeviceDaemon implements DeviceCore {
     this.router.on('GET', '/iam/pairing', (_params, _body, { requester }): RpcResponse => {
       if (this.iam.authorize(requester, IamActions.GetPairing).effect !== 'allow') return forbidden(IamActions.GetPairing);
       const modes = this.pairingModes(requester);
-      const body: PairingInfo = {
-        Modes: modes,
+      // Nabto's order and names: PasswordOpen, LocalOpen, PasswordInvite, LocalInitial.
+      const order: PairingMode[] = ['password-open', 'local-open', 'password-invite', 'local-initial'];
+      const body: PairingInfoWire = {
+        Modes: order.filter((m) => modes.includes(m)).map((m) => NABTO_PAIRING_MODE_NAMES[m]),
         ...(modes.includes('local-open') ? { PairingWindowSeconds: this.pairingWindow.secondsLeft } : {}),
         NabtoVersion: `lancam/${PROTOCOL_VERSION}`,
         AppName: APP_NAME,
         AppVersion: APP_VERSION,
         ProductId: this.productId,
         DeviceId: this.deviceId,
-        FriendlyName: this.iam.friendlyName,
+        FriendlyName: this.friendlyName,
       };
       return { status: Status.Content, body };
     });
@@ -285,6 +321,10 @@ function createSource(video: DeviceVideoOptions, log: Logger): FrameSource {
     ...(video.ffmpegPath ? { ffmpegPath: video.ffmpegPath } : {}),
     log,
   });
+}
+
+function defaultNameFor(deviceId: string): string {
+  return `lancam ${deviceId}`.slice(0, 64);
 }
 
 function defaultFriendlyName(): string {

@@ -33,6 +33,8 @@ export interface DeviceCore {
   readonly pairingWindow: PairingWindow;
   readonly attempts: AttemptLimiter;
   readonly log: Logger;
+  /** The notification categories users may subscribe to (Nabto's nm_iam_set_notification_categories). */
+  readonly notificationCategories: readonly string[];
   /** Tells the connections of these client keys that their access changed (and re-checks streams). */
   accessChanged(fingerprints: readonly string[], reason: string): void;
   /** The friendly name changed: update the mDNS TXT record and tell every client. */

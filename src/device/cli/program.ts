@@ -19,6 +19,7 @@ interface RunOptions {
   mdnsInterface?: string;
   mdns: boolean;
   name?: string;
+  deviceJson?: string;
   key?: string;
   iamConfig?: string;
   iamState?: string;
@@ -35,6 +36,7 @@ interface RunOptions {
   ffmpeg?: string;
   relay?: string;
   relayFingerprint?: string;
+  notificationCategory: string[];
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -58,6 +60,7 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--mdns-interface <addr>', 'interface address to announce on by mDNS (default: all interfaces)')
     .option('--no-mdns', 'do not announce by mDNS')
     .option('--name <name>', 'friendly name shown to people')
+    .option('--device-json <file>', 'use this device.json (Nabto\'s ProductId, DeviceId, …) in place')
     .option('--key <file>', 'use this existing PEM private key (SEC1 or PKCS#8, P-256) in place')
     .option('--iam-config <file>', 'use this Nabto IAM config file in place')
     .option('--iam-state <file>', 'use this Nabto IAM state file in place')
@@ -73,6 +76,7 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--ffmpeg <path>', 'the ffmpeg binary for file, RTSP and camera sources', 'ffmpeg')
     .option('--relay <url>', 'connect out to this lancam-relay (wss://host:port), so clients beyond the LAN can watch')
     .option('--relay-fingerprint <fp>', 'the relay\'s key fingerprint, as lancam-relay prints it (pins the relay)')
+    .option('--notification-category <name>', 'a notification category users may subscribe to (Nabto apps; repeatable)', collect, [])
     .option('--quiet', 'no log lines on stderr')
     .action(async (opts: RunOptions) => {
       await run(opts);
@@ -99,6 +103,21 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     process.stderr.write(`lancam-device: ${(err as Error).message}\n`);
     return 1;
   }
+}
+
+/** What the start created and what it found, e.g. "created a new key; kept device.json, IAM config and state (3 users)". */
+export function startupSummary(daemon: DeviceDaemon): string {
+  const { startup } = daemon;
+  const users = daemon.iam.state.Users.length;
+  const iamText = `IAM config and state (${users} user${users === 1 ? '' : 's'})`;
+  const created: string[] = [];
+  const kept: string[] = [];
+  (startup.deviceJson === 'created' ? created : kept).push(startup.deviceJson === 'created' ? `device.json (new device id ${daemon.deviceId})` : 'device.json');
+  (startup.key === 'created' ? created : kept).push(startup.key === 'created' ? 'a new key' : 'the key');
+  (startup.iam === 'created' ? created : kept).push(startup.iam === 'created' ? `default ${iamText}` : iamText);
+  const parts = [...(created.length ? [`created ${created.join(', ')}`] : []), ...(kept.length ? [`kept ${kept.join(', ')}`] : [])];
+  if (startup.nameSaved) parts.push('saved the --name in the IAM state');
+  return parts.join('; ');
 }
 
 async function run(opts: RunOptions): Promise<void> {
@@ -133,11 +152,13 @@ async function run(opts: RunOptions): Promise<void> {
     port,
     mdnsInterface: opts.mdns ? opts.mdnsInterface : null,
     name: opts.name,
+    deviceJsonFile: opts.deviceJson,
     keyFile: opts.key,
     iamConfigFile: opts.iamConfig,
     iamStateFile: opts.iamState,
     limits,
     video,
+    notificationCategories: opts.notificationCategory,
     relay: opts.relay ? { url: opts.relay, pinFingerprint: opts.relayFingerprint } : undefined,
     log,
   });
@@ -179,8 +200,8 @@ async function run(opts: RunOptions): Promise<void> {
   const state = daemon.iam.state;
   const mdns = opts.mdns ? (opts.mdnsInterface ?? 'all interfaces') : 'off';
   const lines = [
-    `${APP_NAME} ${APP_VERSION}${daemon.firstRun ? ' (first run: created identity and IAM files)' : ''}`,
-    `  name         ${daemon.iam.friendlyName}`,
+    `${APP_NAME} ${APP_VERSION}: ${startupSummary(daemon)}`,
+    `  name         ${daemon.friendlyName}${state.FriendlyName ? '' : ' (default: the IAM state has no FriendlyName)'}`,
     `  device id    ${daemon.deviceId}`,
     `  product id   ${daemon.productId}`,
     `  fingerprint  ${groupFingerprint(daemon.fingerprint)}`,

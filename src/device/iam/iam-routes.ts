@@ -12,7 +12,11 @@ import {
   createRemoteSecretBody,
   createUserBody,
   kidSchema,
-  displayNameSchema,
+  notificationCategoriesBody,
+  sctSchema,
+  setDisplayNameBody,
+  setFcmBody,
+  setOauthSubjectBody,
   fingerprintSchema,
   friendlyNameBodySchema,
   roleIdSchema,
@@ -27,13 +31,23 @@ import {
 import { Status } from '../../shared/protocol/status';
 import type { z } from 'zod';
 import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+import { randomString } from './iam-service';
 
+/** A user as Nabto returns it (nm_iam_cbor_encode_user), plus lancam's HasPassword and RemoteSecrets. */
 export function userView(user: IamUser): IamUserView {
+  const last = user.Fingerprints.at(-1);
   return {
     Username: user.Username,
     ...(user.DisplayName !== undefined ? { DisplayName: user.DisplayName } : {}),
     ...(user.Role !== undefined ? { Role: user.Role } : {}),
     Fingerprints: user.Fingerprints.map((f) => ({ Fingerprint: f.Fingerprint, ...(f.Name !== undefined ? { Name: f.Name } : {}) })),
+    ...(last ? { Fingerprint: last.Fingerprint } : {}),
+    ...(user.ServerConnectToken !== undefined ? { Sct: user.ServerConnectToken } : {}),
+    ...(user.Fcm && (user.Fcm.Token !== undefined || user.Fcm.ProjectId !== undefined)
+      ? { Fcm: { ...(user.Fcm.Token !== undefined ? { Token: user.Fcm.Token } : {}), ...(user.Fcm.ProjectId !== undefined ? { ProjectId: user.Fcm.ProjectId } : {}) } }
+      : {}),
+    NotificationCategories: [...(user.NotificationCategories ?? [])],
+    ...(user.OauthSubject !== undefined ? { OauthSubject: user.OauthSubject } : {}),
     HasPassword: Boolean(user.Password),
     ...(user.RemoteSecrets?.length ? { RemoteSecrets: user.RemoteSecrets.map((r) => ({ Kid: r.Kid, ...(r.Name !== undefined ? { Name: r.Name } : {}), ...(r.Created !== undefined ? { Created: r.Created } : {}) })) } : {}),
   };
@@ -109,7 +123,8 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     requireAction(core, ctx, IamActions.CreateUser, about(Username));
     const created = await iam.mutate((draft) => {
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `user "${Username}" exists already`);
-      const user: IamUser = { Username, Fingerprints: [] };
+      // As Nabto: a new user gets a server connect token.
+      const user: IamUser = { Username, Fingerprints: [], ServerConnectToken: randomString(12) };
       draft.Users.push(user);
       return user;
     });
@@ -150,10 +165,12 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
 
   router.on('PUT', '/iam/users/{username}/display-name', async (p, body, ctx) => {
     const username = usernameParam(p.username);
-    const name = parseBody(displayNameSchema, body);
+    const name = parseBody(setDisplayNameBody, body);
     requireAction(core, ctx, IamActions.SetUserDisplayName, about(username));
     await iam.mutate((draft) => {
-      findUser(draft, username).DisplayName = name;
+      const user = findUser(draft, username);
+      if (name === null) delete user.DisplayName;
+      else user.DisplayName = name;
     });
     return { status: Status.Changed };
   });
@@ -164,7 +181,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     requireAction(core, ctx, IamActions.SetUserPassword, about(username));
     await iam.mutate((draft) => {
       const user = findUser(draft, username);
-      if (password === '') delete user.Password;
+      if (password === null || password === '') delete user.Password;
       else user.Password = password;
     });
     return { status: Status.Changed };
@@ -186,7 +203,8 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
   router.on('PUT', '/iam/users/{username}/fingerprints/{fingerprint}', async (p, body, ctx) => {
     const username = usernameParam(p.username);
     const fingerprint = parseBody(fingerprintSchema, p.fingerprint);
-    const { Name } = parseBody(setFingerprintBody, body ?? {});
+    const parsed = parseBody(setFingerprintBody, body ?? {});
+    const Name = parsed.FingerprintName ?? parsed.Name;
     requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
     await iam.mutate((draft) => {
       const user = findUser(draft, username);
@@ -214,6 +232,90 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     });
     core.accessChanged([fingerprint], 'removed');
     return { status: Status.Deleted };
+  });
+
+  // Nabto's legacy single-key call: replaces the user's first key (adds one if there is none).
+  router.on('PUT', '/iam/users/{username}/fingerprint', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const fingerprint = parseBody(fingerprintSchema, body);
+    requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
+    let replaced: string | undefined;
+    await iam.mutate((draft) => {
+      if (draft.Users.some((u) => u.Fingerprints.some((f) => f.Fingerprint === fingerprint))) throw new RouteError(Status.Conflict, 'fingerprint-taken', 'that key belongs to a user already');
+      const user = findUser(draft, username);
+      const first = user.Fingerprints[0];
+      if (first) {
+        replaced = first.Fingerprint;
+        first.Fingerprint = fingerprint;
+      } else {
+        user.Fingerprints.push({ Fingerprint: fingerprint });
+      }
+      assertAdminRemains(core, draft);
+    });
+    if (replaced) core.accessChanged([replaced], 'removed');
+    return { status: Status.Changed };
+  });
+
+  router.on('PUT', '/iam/users/{username}/sct', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const sct = parseBody(sctSchema, body);
+    requireAction(core, ctx, IamActions.SetUserSct, about(username));
+    await iam.mutate((draft) => {
+      findUser(draft, username).ServerConnectToken = sct;
+    });
+    return { status: Status.Changed };
+  });
+
+  router.on('PUT', '/iam/users/{username}/fcm', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const { Token, ProjectId } = parseBody(setFcmBody, body);
+    requireAction(core, ctx, IamActions.SetUserFcm, about(username));
+    await iam.mutate((draft) => {
+      const user = findUser(draft, username);
+      user.Fcm = { ...user.Fcm, Token, ProjectId };
+    });
+    return { status: Status.Changed };
+  });
+
+  router.on('POST', '/iam/users/{username}/fcm-test', (p, _b, ctx) => {
+    const username = usernameParam(p.username);
+    requireAction(core, ctx, IamActions.SendUserFcmTest, about(username));
+    const user = findUser(iam.state, username);
+    if (user.Fcm?.Token === undefined || user.Fcm.ProjectId === undefined) throw new RouteError(Status.NotFound, 'no-fcm', `user "${username}" has no FCM configuration (PUT /iam/users/${username}/fcm first)`);
+    // Nabto sends the test through its basestation; a lancam camera has no push service to send it.
+    throw new RouteError(Status.ServiceUnavailable, 'no-push-service', 'this camera has no push notification service configured: lancam stores FCM settings for Nabto apps but sends no notifications');
+  });
+
+  router.on('GET', '/iam/notification-categories', (_p, _b, ctx) => {
+    requireAction(core, ctx, IamActions.ListNotificationCategories);
+    return { status: Status.Content, body: [...core.notificationCategories] };
+  });
+
+  router.on('PUT', '/iam/users/{username}/notification-categories', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const categories = [...new Set(parseBody(notificationCategoriesBody, body))];
+    requireAction(core, ctx, IamActions.SetUserNotificationCategories, about(username));
+    findUser(iam.state, username);
+    const unknown = categories.filter((c) => !core.notificationCategories.includes(c));
+    if (unknown.length > 0) {
+      throw new RouteError(Status.BadRequest, 'no-such-category', `unknown notification categories: ${unknown.join(', ')}; this camera has ${core.notificationCategories.length ? core.notificationCategories.join(', ') : 'none (lancam-device --notification-category NAME)'}`);
+    }
+    await iam.mutate((draft) => {
+      findUser(draft, username).NotificationCategories = categories;
+    });
+    return { status: Status.Changed };
+  });
+
+  router.on('PUT', '/iam/users/{username}/oauth-subject', async (p, body, ctx) => {
+    const username = usernameParam(p.username);
+    const subject = parseBody(setOauthSubjectBody, body);
+    requireAction(core, ctx, IamActions.SetUserOauthSubject, about(username));
+    await iam.mutate((draft) => {
+      const user = findUser(draft, username);
+      if (subject === null) delete user.OauthSubject;
+      else user.OauthSubject = subject;
+    });
+    return { status: Status.Changed };
   });
 
   router.on('POST', '/iam/users/{username}/remote-secrets', async (p, body, ctx) => {

@@ -1,8 +1,9 @@
 /**
  * Pairing endpoints: local-initial, local-open (inside the pairing window), and password
  * authentication by SPAKE2 followed by password-open or password-invite. Status codes as Nabto's:
- * 201 paired, 400 bad input, 401 not password-authenticated / wrong password, 403 not allowed or
- * mode off or window closed, 409 already paired / name taken, 429 too many guesses.
+ * 201 paired (also a repeated pairing of the same key as the same user, as Nabto answers it), 400 bad
+ * input, 401 not password-authenticated / wrong password, 403 not allowed or window closed, 404 the
+ * mode is switched off (Nabto checks that first), 409 already paired / name taken, 429 too many guesses.
  */
 import { randomBytes } from 'node:crypto';
 import { Spake2ConfirmationError, Spake2Device, Spake2Error } from '../../net/pairing/spake2';
@@ -40,12 +41,28 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     if (owner) throw new RouteError(Status.Conflict, 'already-paired', `this client is already paired as "${owner.Username}"`);
   };
   const fingerprintEntry = (ctx: RequestContext, name: string | undefined) => ({ Fingerprint: ctx.requester.fingerprint, ...(name !== undefined ? { Name: name } : {}) });
+  /** Nabto's "mode off" answer (nm_iam_pairing_*.c): 404, before any other check. */
+  const assertModeOn = (on: boolean, mode: string) => {
+    if (!on) throw new RouteError(Status.NotFound, 'mode-off', `${mode} pairing is switched off on this camera`);
+  };
+  /**
+   * The key already belongs to `username`: Nabto answers a repeated pairing 201 and changes
+   * nothing. Returns that user; throws 409 when the key belongs to someone else.
+   */
+  const alreadyPairedAs = (ctx: RequestContext, username: string | undefined): IamUser | undefined => {
+    const existing = iam.userByFingerprint(ctx.requester.fingerprint);
+    if (!existing) return undefined;
+    if (existing.Username === username) return existing;
+    throw new RouteError(Status.Conflict, 'already-paired', `this client is already paired as "${existing.Username}"`);
+  };
+  const repeated = (user: IamUser) => ({ status: Status.Created, body: userView(user) });
   const paired = (user: IamUser, mode: string, ctx: RequestContext) => {
     core.log.info(`paired ${ctx.requester.fingerprint.slice(0, 12)}… from ${ctx.requester.remoteAddress} as "${user.Username}" (${user.Role ?? 'no role'}) by ${mode}`);
     return { status: Status.Created, body: userView(user) };
   };
 
   router.on('POST', '/iam/pairing/local-initial', async (_p, body, ctx) => {
+    assertModeOn(iam.state.LocalInitialPairing, 'local initial');
     const { FingerprintName } = parseBody(localInitialBody, body ?? {});
     requireAction(core, ctx, IamActions.PairingLocalInitial);
     assertLocal(ctx, 'local initial');
@@ -57,7 +74,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       // The initial user is never re-created: once removed, nobody can claim it from the LAN.
       if (!initial) throw new RouteError(Status.NotFound, 'no-initial-user', 'this camera has no initial user to pair as (it was removed)');
       if (initial.Fingerprints.length > 0) throw new RouteError(Status.Conflict, 'already-owned', 'this camera already has its initial user paired');
-      if (!draft.LocalInitialPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'local initial pairing is switched off on this camera');
+      assertModeOn(draft.LocalInitialPairing, 'local initial');
       initial.Fingerprints.push(fingerprintEntry(ctx, FingerprintName));
       // Once only: removing the owner's key later must not reopen the camera to anyone on the LAN.
       draft.LocalInitialPairing = false;
@@ -67,12 +84,13 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
   });
 
   router.on('POST', '/iam/pairing/local-open', async (_p, body, ctx) => {
+    assertModeOn(iam.state.LocalOpenPairing, 'local open');
     const { Username, FingerprintName } = parseBody(localOpenBody, body);
     requireAction(core, ctx, IamActions.PairingLocalOpen);
     assertLocal(ctx, 'local open');
-    if (!iam.state.LocalOpenPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'local open pairing is switched off on this camera');
+    const again = alreadyPairedAs(ctx, Username);
+    if (again) return repeated(again);
     if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window is closed: press the pairing button on the camera, then try again');
-    assertNotPaired(ctx);
     const user = await iam.mutate((draft) => {
       claimKey(draft, ctx);
       if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window closed');
@@ -91,10 +109,10 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     const state = iam.state;
     if (Username === '') {
       requireAction(core, ctx, IamActions.PairingPasswordOpen);
-      if (!state.PasswordOpenPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password open pairing is switched off on this camera');
+      assertModeOn(state.PasswordOpenPairing, 'password open');
     } else {
       requireAction(core, ctx, IamActions.PairingPasswordInvite);
-      if (!state.PasswordInvitePairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password invite pairing is switched off on this camera');
+      assertModeOn(state.PasswordInvitePairing, 'password invite');
     }
     if (ctx.passwordAuth.pending) {
       // An exchange left unfinished counts as a failed guess.
@@ -150,11 +168,12 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
   });
 
   router.on('POST', '/iam/pairing/password-open', async (_p, body, ctx) => {
+    assertModeOn(iam.state.PasswordOpenPairing, 'password open');
     const { Username, FingerprintName } = parseBody(passwordOpenBody, body);
     requireAction(core, ctx, IamActions.PairingPasswordOpen);
-    if (!iam.state.PasswordOpenPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password open pairing is switched off on this camera');
     if (ctx.passwordAuth.authenticatedAs !== '') throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the open pairing password first');
-    assertNotPaired(ctx);
+    const again = alreadyPairedAs(ctx, Username);
+    if (again) return repeated(again);
     const user = await iam.mutate((draft) => {
       claimKey(draft, ctx);
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
@@ -167,12 +186,13 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
   });
 
   router.on('POST', '/iam/pairing/password-invite', async (_p, body, ctx) => {
+    assertModeOn(iam.state.PasswordInvitePairing, 'password invite');
     const { FingerprintName } = parseBody(passwordInviteBody, body ?? {});
     requireAction(core, ctx, IamActions.PairingPasswordInvite);
-    if (!iam.state.PasswordInvitePairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password invite pairing is switched off on this camera');
     const username = ctx.passwordAuth.authenticatedAs;
     if (!username) throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the invitation password first');
-    assertNotPaired(ctx);
+    const again = alreadyPairedAs(ctx, username);
+    if (again) return repeated(again);
     const user = await iam.mutate((draft) => {
       claimKey(draft, ctx);
       const invited = draft.Users.find((u) => u.Username === username);

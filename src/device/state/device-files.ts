@@ -1,6 +1,8 @@
 /**
  * The device's files in its state directory (Nabto's layout and formats):
- *   device.json        {"ProductId": "pr-…", "DeviceId": "de-…"}
+ *   device.json        {"ProductId": "pr-…", "DeviceId": "de-…"} (or --device-json FILE). A Nabto
+ *                      device.json (with `Server`, `Client`, … as Nabto's example apps write it)
+ *                      is used as is: the device keeps its Nabto ids and the file is never rewritten.
  *   device.key         PEM private key, mode 0600 (or --key FILE, used in place)
  *   iam_config.json    Nabto IAM config, Version 1 (or --iam-config FILE)
  *   iam_state.json     Nabto IAM state, Version 2 (or --iam-state FILE)
@@ -30,11 +32,11 @@ export interface DevicePaths {
   iamStateFile: string;
 }
 
-export function devicePaths(options: { stateDir: string; keyFile?: string; iamConfigFile?: string; iamStateFile?: string }): DevicePaths {
+export function devicePaths(options: { stateDir: string; deviceJsonFile?: string | undefined; keyFile?: string | undefined; iamConfigFile?: string | undefined; iamStateFile?: string | undefined }): DevicePaths {
   const dir = path.resolve(options.stateDir);
   return {
     stateDir: dir,
-    deviceJson: path.join(dir, 'device.json'),
+    deviceJson: path.resolve(options.deviceJsonFile ?? path.join(dir, 'device.json')),
     keyFile: path.resolve(options.keyFile ?? path.join(dir, 'device.key')),
     iamConfigFile: path.resolve(options.iamConfigFile ?? path.join(dir, 'iam_config.json')),
     iamStateFile: path.resolve(options.iamStateFile ?? path.join(dir, 'iam_state.json')),
@@ -53,8 +55,10 @@ export async function ensureStateDir(dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
-export async function loadOrCreateDeviceIds(file: string): Promise<{ productId: string; deviceId: string; created: boolean }> {
+/** The device ids; an explicit --device-json file must exist, the default one is created on first run. */
+export async function loadOrCreateDeviceIds(file: string, explicit = false): Promise<{ productId: string; deviceId: string; created: boolean }> {
   const json = await readJsonFileOrExplain(file);
+  if (json === undefined && explicit) throw new DeviceStateError(`${file} (--device-json) does not exist`);
   if (json !== undefined) {
     const parsed = deviceJsonSchema.safeParse(json);
     if (!parsed.success) throw new DeviceStateError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);

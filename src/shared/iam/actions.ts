@@ -14,6 +14,13 @@ export const IamActions = {
   SetUserPassword: 'IAM:SetUserPassword',
   /** Nabto checks this one action for setting, adding and removing a user's fingerprints. */
   SetUserFingerprint: 'IAM:SetUserFingerprint',
+  /** Nabto: the user's server connect token, push settings, notification categories and OAuth subject. */
+  SetUserSct: 'IAM:SetUserSct',
+  SetUserFcm: 'IAM:SetUserFcm',
+  SendUserFcmTest: 'IAM:SendUserFcmTest',
+  SetUserNotificationCategories: 'IAM:SetUserNotificationCategories',
+  ListNotificationCategories: 'IAM:ListNotificationCategories',
+  SetUserOauthSubject: 'IAM:SetUserOauthSubject',
   ListRoles: 'IAM:ListRoles',
   /** lancam extension: issue or revoke a user's shared secret for signaling through a relay. */
   SetUserRemoteSecret: 'IAM:SetUserRemoteSecret',

@@ -309,9 +309,22 @@ const fingerprintEntrySchema = z.looseObject({
   Name: maxBytes(IAM_LIMITS.fingerprintNameMaxBytes).optional(),
 });
 
-const userV1Schema = z.looseObject({ ...userFields, Fingerprint: fingerprintSchema.optional() });
+// Where Nabto's loader silently ignores a field (a Version 2 user's `Fingerprint`, a Version 1
+// user's `Fingerprints`), that user's keys would silently stop working; we refuse with a hint.
+const userV1Schema = z.looseObject({
+  ...userFields,
+  Fingerprint: fingerprintSchema.optional(),
+  Fingerprints: z
+    .unknown()
+    .refine((value) => value === undefined, 'a Version 1 state has one "Fingerprint" per user; Nabto ignores "Fingerprints" here: set "Version": 2 to use the list')
+    .optional(),
+});
 const userV2Schema = z.looseObject({
   ...userFields,
+  Fingerprint: z
+    .unknown()
+    .refine((value) => value === undefined, 'a Version 2 state lists keys in "Fingerprints": [{"Fingerprint": …}]; Nabto ignores a user\'s "Fingerprint" here: move it into "Fingerprints"')
+    .optional(),
   Fingerprints: z.array(fingerprintEntrySchema).default(() => []),
 });
 
@@ -419,9 +432,69 @@ export function parseIamState(json: unknown): IamState {
   throw new IamFormatError('IAM state', [issue]);
 }
 
-/** The state as a Nabto `Version: 2` JSON object. Validates first, so we never write a bad file. */
+/** Nabto's order of the state's top-level fields (nm_iam_serializer.c, nm_iam_serializer_state_dump_json). */
+const NABTO_STATE_ORDER = [
+  'Version',
+  'OpenPairingPassword',
+  'OpenPairingSct',
+  'LocalOpenPairing',
+  'PasswordOpenPairing',
+  'PasswordInvitePairing',
+  'LocalInitialPairing',
+  'OpenPairingRole',
+  'InitialPairingUsername',
+  'FriendlyName',
+  'Users',
+] as const;
+/** Nabto's order of a user's fields (nm_iam_to_json.c, nm_iam_user_to_json). */
+const NABTO_USER_ORDER = [
+  'Username',
+  'Fingerprints',
+  'DisplayName',
+  'ServerConnectToken',
+  'Password',
+  'Role',
+  'Fcm',
+  'NotificationCategories',
+  'OauthSubject',
+] as const;
+
+/** Known keys in `order`, then the keys we do not know, in the order they came. */
+function ordered<T extends object>(value: T, order: readonly string[]): T {
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of order) if (record[key] !== undefined) out[key] = record[key];
+  for (const [key, item] of Object.entries(record)) if (!(key in out) && item !== undefined) out[key] = item;
+  return out as T;
+}
+
+/**
+ * The state as Nabto writes it: `Version: 2`, Nabto's field order, Nabto's omissions (an empty
+ * NotificationCategories is left out, as nm_iam_user_to_json does). A stored empty password
+ * ("none", written by older tools) is left out too: Nabto's own loader refuses a password shorter
+ * than 4 bytes, so writing "" back would make the file unloadable there. Unknown fields are kept.
+ * Validates first, so we never write a bad file.
+ */
 export function serializeIamState(state: IamState): IamState {
-  return parseOrThrow(stateV2Schema, state, 'IAM state');
+  const valid = parseOrThrow(stateV2Schema, state, 'IAM state');
+  const { OpenPairingPassword, ...rest } = valid;
+  const top = { ...rest, ...(OpenPairingPassword ? { OpenPairingPassword } : {}) };
+  return ordered(
+    {
+      ...top,
+      Users: valid.Users.map(({ Password, NotificationCategories, ...user }) =>
+        ordered(
+          {
+            ...user,
+            ...(Password ? { Password } : {}),
+            ...(NotificationCategories?.length ? { NotificationCategories } : {}),
+          },
+          NABTO_USER_ORDER,
+        ),
+      ),
+    },
+    NABTO_STATE_ORDER,
+  );
 }
 
 /**

@@ -9,11 +9,18 @@
  *   GET    /iam/users/{u}                             205 IamUserView | 404
  *   DELETE /iam/users/{u}                             202
  *   PUT    /iam/users/{u}/role       "Role"           204 | 404 no such user or role
- *   PUT    /iam/users/{u}/display-name "Name"         204
- *   PUT    /iam/users/{u}/password   "pw" | ""        204 ("" removes the password)
+ *   PUT    /iam/users/{u}/display-name "Name" | null  204 (null clears)
+ *   PUT    /iam/users/{u}/password   "pw" | null | "" 204 (null, or lancam's older "", removes it)
  *   PUT    /iam/users/{u}/username   "newname"        204 | 409
- *   PUT    /iam/users/{u}/fingerprints/{fp} {Name?}   204 | 409 owned by another user
+ *   PUT    /iam/users/{u}/fingerprints/{fp} {FingerprintName?}  204 | 409 owned by another user
  *   DELETE /iam/users/{u}/fingerprints/{fp}           202 | 404
+ *   PUT    /iam/users/{u}/fingerprint "fp"            204 | 409  (Nabto's legacy: sets the first key)
+ *   PUT    /iam/users/{u}/sct        "token"          204        (IAM:SetUserSct)
+ *   PUT    /iam/users/{u}/fcm        {Token, ProjectId} 204      (IAM:SetUserFcm)
+ *   PUT    /iam/users/{u}/notification-categories ["c"] 204 | 400 unknown category
+ *   PUT    /iam/users/{u}/oauth-subject "sub" | null  204        (IAM:SetUserOauthSubject)
+ *   POST   /iam/users/{u}/fcm-test                    404 no FCM config | 503 no push service here
+ *   GET    /iam/notification-categories               205 string[] (IAM:ListNotificationCategories)
  *   POST   /iam/users/{u}/remote-secrets {Name?}     201 {Kid, Secret, DeviceId, Fingerprint}
  *   DELETE /iam/users/{u}/remote-secrets/{kid}        202 | 404
  *   GET    /iam/roles                                 205 string[]
@@ -32,7 +39,7 @@
  */
 import { z } from 'zod';
 import { FINGERPRINT_RE } from '../fingerprint';
-import { IAM_LIMITS, isValidDisplayName, isValidFingerprintName, isValidFriendlyName, isValidPassword, isValidUsername } from '../iam/schema';
+import { IAM_LIMITS, isValidDisplayName, isValidFingerprintName, isValidFriendlyName, isValidPassword, isValidUsername, utf8Length } from '../iam/schema';
 
 export const usernameSchema = z.string().refine(isValidUsername, 'username must be 1-64 characters of a-z, 0-9, _, . and -');
 export const fingerprintSchema = z.string().regex(FINGERPRINT_RE, 'fingerprint must be 64 lowercase hex characters');
@@ -49,12 +56,22 @@ export const roleIdSchema = z.string().min(1).max(64);
 const base64url = (min: number, max: number) =>
   z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be base64url').min(Math.ceil((min * 4) / 3)).max(Math.ceil((max * 4) / 3));
 
-/** A user as the API shows it (no password, no tokens). */
+/**
+ * A user as Nabto's IAM returns it (nm_iam_coap_handler.c, nm_iam_cbor_encode_user): Username,
+ * DisplayName, Role, Fingerprints [{Fingerprint, Name}], the legacy Fingerprint (the last key),
+ * Sct, Fcm {Token, ProjectId}, NotificationCategories (always a list), OauthSubject; plus
+ * lancam's HasPassword and RemoteSecrets (never a password or a secret).
+ */
 export const iamUserViewSchema = z.object({
   Username: usernameSchema,
   DisplayName: z.string().optional(),
   Role: z.string().optional(),
   Fingerprints: z.array(z.object({ Fingerprint: fingerprintSchema, Name: z.string().optional() })),
+  Fingerprint: fingerprintSchema.optional(),
+  Sct: z.string().max(IAM_LIMITS.serverConnectTokenMaxBytes * 4).optional(),
+  Fcm: z.object({ Token: z.string().max(4096).optional(), ProjectId: z.string().max(1024).optional() }).optional(),
+  NotificationCategories: z.array(z.string().max(256)).max(256).optional(),
+  OauthSubject: z.string().max(IAM_LIMITS.oauthSubjectMaxBytes * 4).optional(),
   /** True while the user has a pairing (invite) password set. */
   HasPassword: z.boolean(),
   /** Shared secrets for access through a relay (never the secrets themselves). */
@@ -67,8 +84,21 @@ export const createRemoteSecretBody = z.strictObject({ Name: fingerprintNameSche
 export const remoteSecretIssuedSchema = z.object({ Kid: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), Secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/), DeviceId: z.string(), Fingerprint: fingerprintSchema });
 export type RemoteSecretIssued = z.infer<typeof remoteSecretIssuedSchema>;
 export const kidSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a key id');
-export const setFingerprintBody = z.strictObject({ Name: fingerprintNameSchema.optional() });
-export const setPasswordBody = z.union([z.literal(''), passwordSchema]);
+/** Nabto's body is {FingerprintName}; lancam's older clients sent {Name}, still taken. */
+export const setFingerprintBody = z.strictObject({ FingerprintName: fingerprintNameSchema.optional(), Name: fingerprintNameSchema.optional() });
+/** null clears (Nabto); "" clears too (lancam's older clients). */
+export const setPasswordBody = z.union([z.null(), z.literal(''), passwordSchema]);
+export const setDisplayNameBody = z.union([z.null(), displayNameSchema]);
+export const sctSchema = z.string().refine((s) => utf8Length(s) <= IAM_LIMITS.serverConnectTokenMaxBytes, `server connect token must be at most ${IAM_LIMITS.serverConnectTokenMaxBytes} bytes`);
+export const setFcmBody = z.strictObject({
+  Token: z.string().refine((s) => utf8Length(s) <= IAM_LIMITS.fcmTokenMaxBytes, `FCM token must be at most ${IAM_LIMITS.fcmTokenMaxBytes} bytes`),
+  ProjectId: z.string().refine((s) => utf8Length(s) <= IAM_LIMITS.fcmProjectIdMaxBytes, `FCM project id must be at most ${IAM_LIMITS.fcmProjectIdMaxBytes} bytes`),
+});
+export const notificationCategoriesBody = z.array(z.string().min(1).max(64)).max(64);
+export const setOauthSubjectBody = z.union([
+  z.null(),
+  z.string().refine((s) => utf8Length(s) <= IAM_LIMITS.oauthSubjectMaxBytes, `OAuth subject must be at most ${IAM_LIMITS.oauthSubjectMaxBytes} bytes`),
+]);
 
 export const SETTINGS_KEYS = {
   'local-open-pairing': z.boolean(),
