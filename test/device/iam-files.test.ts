@@ -1,15 +1,24 @@
 /**
- * Real Nabto Edge IAM files (../shared/fixtures/nabto) used in place by `lancam-device`
- * (--iam-config, --iam-state): the daemon starts on them, shows their friendly name and the
- * pairing modes their flags give, and after a change rewrites the state as Version 2 that still
- * loads and keeps every user and field the fixture had. The config file is never rewritten.
+ * Real Nabto Edge files used in place by a real `lancam-device`: every IAM config/state pair under
+ * ../shared/fixtures/nabto (taken from Nabto's own repositories) and Nabto-written Version 2 files
+ * in the test, each with its device.json (in the state directory, or given with --device-json).
+ *
+ * For each: the daemon starts with mDNS on loopback and no --name, announces the file's
+ * FriendlyName or, where the state has none (Nabto's FriendlyName is optional), `lancam <device
+ * id>`; keeps the Nabto device id; answers GET /iam/pairing as Nabto does; pairs in every mode
+ * the file enables (and answers 404 for the modes it switches off); leaves every file
+ * byte-identical until a change; and then writes the state back in Nabto's own Version 2 layout
+ * (Nabto's field order, every field kept, unknown fields too). Files that Nabto refuses, or whose
+ * data Nabto would silently drop, stop the daemon with the reason and stay as they were.
  */
-import { copyFile, readdir, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { browse, type DeviceBrowser, type DiscoveredDevice } from '../../src/net/mdns';
 import { assertStateMatchesConfig, parseIamConfig, parseIamState } from '../../src/shared/iam/schema';
-import { cleanupAll, SHARED, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
-import { deviceClient, passwordAuth } from '../helpers/raw-client';
+import { cleanupAll, DEVICE_BIN, DeviceExitError, onCleanup, SHARED, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
+import { deviceClient, passwordAuth, type RawClient } from '../helpers/raw-client';
 
 const FIXTURES = path.join(SHARED, 'fixtures/nabto');
 afterEach(cleanupAll);
@@ -17,8 +26,10 @@ afterEach(cleanupAll);
 type Json = Record<string, unknown>;
 interface FixtureUser extends Json {
   Username: string;
+  Role?: string;
+  Password?: string;
   Fingerprint?: string;
-  Fingerprints?: { Fingerprint: string }[];
+  Fingerprints?: { Fingerprint: string; Name?: string }[];
 }
 interface FixtureState extends Json {
   Version: number;
@@ -35,187 +46,385 @@ interface FixtureState extends Json {
 
 interface Fixture {
   name: string;
-  dir: string;
-  configFile: string;
-  stateFile: string;
+  config: Buffer;
+  state: Buffer;
+  deviceJson: Buffer;
+  /** Give device.json with --device-json instead of placing it in the state directory. */
+  deviceJsonFlag: boolean;
 }
 
-async function fixtures(): Promise<Fixture[]> {
+async function sharedFixtures(): Promise<Fixture[]> {
   const list: Fixture[] = [];
   for (const name of (await readdir(FIXTURES)).sort()) {
     const dir = path.join(FIXTURES, name);
     const files = await readdir(dir);
     const config = files.find((f) => f.endsWith('iam_config.json'));
     const state = files.find((f) => f.endsWith('iam_state.json'));
-    if (config && state) list.push({ name, dir, configFile: config, stateFile: state });
+    if (!config || !state || !files.includes('device.json')) continue;
+    list.push({
+      name,
+      config: await readFile(path.join(dir, config)),
+      state: await readFile(path.join(dir, state)),
+      deviceJson: await readFile(path.join(dir, 'device.json')),
+      deviceJsonFlag: false,
+    });
   }
   return list;
 }
 
-const ALL = await fixtures();
+const SHARED_FIXTURES = await sharedFixtures();
+const NABTO_CONFIG = SHARED_FIXTURES.find((f) => f.name === 'localPasswordInvite')!.config;
+const KNOWN_FP = 'a'.repeat(63) + 'b';
 
-/** Copies a fixture's IAM files (and its device.json) and starts the daemon on them in place. */
-async function startOnFixture(fixture: Fixture): Promise<{ device: DeviceProcess; configFile: string; stateFile: string; stateDir: string }> {
+/**
+ * A Version 2 state as Nabto's nm_iam_serializer_state_dump_json writes it (field order, no
+ * FriendlyName), with every user field Nabto reads and a field from the future; local open pairing
+ * on, password invite on, and a device.json as Nabto's example apps write it (Server, Client).
+ */
+const NABTO_V2: Fixture = {
+  name: 'nabto-v2-written-by-nabto',
+  config: NABTO_CONFIG,
+  state: Buffer.from(
+    JSON.stringify({
+      Version: 2,
+      OpenPairingPassword: 'open-pass-1',
+      OpenPairingSct: 'sct-open-1',
+      LocalOpenPairing: true,
+      PasswordOpenPairing: false,
+      PasswordInvitePairing: true,
+      LocalInitialPairing: false,
+      OpenPairingRole: 'Guest',
+      InitialPairingUsername: 'admin',
+      Users: [
+        {
+          Username: 'admin',
+          Fingerprints: [{ Fingerprint: KNOWN_FP, Name: 'Phone' }],
+          DisplayName: 'The Admin',
+          ServerConnectToken: 'sct-admin-1',
+          Role: 'Administrator',
+          Fcm: { Token: 'fcm-token-1', ProjectId: 'fcm-project-1' },
+          NotificationCategories: ['Motion'],
+          OauthSubject: 'oauth-sub-1',
+        },
+        { Username: 'invited', Fingerprints: [], ServerConnectToken: 'sct-invited', Password: 'invite-pw-1', Role: 'Standard' },
+      ],
+      FutureNabtoField: { kept: true },
+    }),
+  ),
+  deviceJson: Buffer.from(
+    `${JSON.stringify({ ProductId: 'pr-nabtov2a', DeviceId: 'de-nabtov2a', Server: 'pr-nabtov2a.devices.nabto.net', Client: { ServerKey: 'sk-0123456789' } }, null, 3)}\n`,
+  ),
+  deviceJsonFlag: true,
+};
+
+/** A Version 1 state written by a Nabto tool: one Fingerprint per user, password open only. */
+const NABTO_V1: Fixture = {
+  name: 'nabto-v1-password-open',
+  config: NABTO_CONFIG,
+  state: Buffer.from(
+    JSON.stringify(
+      {
+        FriendlyName: 'Garage',
+        InitialPairingUsername: 'admin',
+        LocalInitialPairing: false,
+        LocalOpenPairing: false,
+        OpenPairingPassword: 'open-pass-2',
+        OpenPairingRole: 'Guest',
+        PasswordInvitePairing: false,
+        PasswordOpenPairing: true,
+        Users: [{ Username: 'admin', Fingerprint: KNOWN_FP, Role: 'Administrator', ServerConnectToken: 'sct-a' }],
+        Version: 1,
+      },
+      null,
+      3,
+    ),
+  ),
+  deviceJson: Buffer.from('{"ProductId":"pr-nabtov1a","DeviceId":"de-nabtov1a"}'),
+  deviceJsonFlag: false,
+};
+
+const ALL = [...SHARED_FIXTURES, NABTO_V2, NABTO_V1];
+
+interface Placed {
+  device: DeviceProcess;
+  stateDir: string;
+  files: { config: string; state: string; deviceJson: string };
+}
+
+async function place(fixture: Fixture): Promise<{ stateDir: string; files: Placed['files']; args: string[] }> {
   const filesDir = await tempDir('lancam-nabto-');
   const stateDir = await tempDir('lancam-nabto-state-');
-  const configFile = path.join(filesDir, fixture.configFile);
-  const stateFile = path.join(filesDir, fixture.stateFile);
-  await copyFile(path.join(fixture.dir, fixture.configFile), configFile);
-  await copyFile(path.join(fixture.dir, fixture.stateFile), stateFile);
-  const deviceJson = path.join(fixture.dir, 'device.json');
-  if ((await readdir(fixture.dir)).includes('device.json')) await copyFile(deviceJson, path.join(stateDir, 'device.json'));
-  const device = await startDevice({ mdns: false, stateDir, args: ['--iam-config', configFile, '--iam-state', stateFile] });
-  return { device, configFile, stateFile, stateDir };
+  const files = {
+    config: path.join(filesDir, 'tcp_tunnel_device_iam_config.json'),
+    state: path.join(filesDir, 'tcp_tunnel_device_iam_state.json'),
+    deviceJson: fixture.deviceJsonFlag ? path.join(filesDir, 'device.json') : path.join(stateDir, 'device.json'),
+  };
+  await writeFile(files.config, fixture.config);
+  await writeFile(files.state, fixture.state);
+  await writeFile(files.deviceJson, fixture.deviceJson);
+  const args = ['--iam-config', files.config, '--iam-state', files.state, ...(fixture.deviceJsonFlag ? ['--device-json', files.deviceJson] : [])];
+  return { stateDir, files, args };
+}
+
+/** Places a fixture's files and starts the daemon on them, mDNS on loopback, no --name. */
+async function startOn(fixture: Fixture): Promise<Placed> {
+  const { stateDir, files, args } = await place(fixture);
+  const device = await startDevice({ stateDir, args });
+  return { device, stateDir, files };
+}
+
+const browsers: DeviceBrowser[] = [];
+afterEach(async () => {
+  await Promise.all(browsers.splice(0).map((b) => b.close()));
+});
+
+/** Waits until mDNS on loopback shows this device (this process's port: another run may share the id). */
+function announced(deviceId: string, port: number, timeoutMs = 10_000): Promise<DiscoveredDevice> {
+  const browser = browse({ interface: '127.0.0.1', refreshIntervalMs: 1000, onError: () => undefined });
+  browsers.push(browser);
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const found = browser.devices().find((d) => d.deviceId === deviceId && d.port === port);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    const timer = setTimeout(() => reject(new Error(`${deviceId} on port ${port} not announced within ${timeoutMs} ms`)), timeoutMs);
+    browser.on('add', check);
+    browser.on('update', check);
+    check();
+  });
 }
 
 function fingerprintsOf(user: FixtureUser): string[] {
   return user.Fingerprints?.map((f) => f.Fingerprint) ?? (user.Fingerprint ? [user.Fingerprint] : []);
 }
 
-/** The modes an unpaired local client should be offered, from the fixture's own flags. */
-function expectedModes(state: FixtureState): string[] {
+/** Nabto's nm_iam_pairing.c rules for an unpaired local client, in Nabto's order and names. */
+function expectedModes(state: FixtureState, roles: string[], windowOpen: boolean): string[] {
+  const openRole = state.OpenPairingRole !== undefined && roles.includes(state.OpenPairingRole);
   const initial = state.Users.find((u) => u.Username === state.InitialPairingUsername);
   const modes: string[] = [];
-  // The initial user must exist: lancam never re-creates a removed one.
-  if (state.LocalInitialPairing && initial && fingerprintsOf(initial).length === 0) modes.push('local-initial');
-  // local-open: only inside the pairing window, which is closed at start.
-  if (state.PasswordOpenPairing && state.OpenPairingPassword) modes.push('password-open');
-  if (state.PasswordInvitePairing) modes.push('password-invite');
+  if (state.PasswordOpenPairing && state.OpenPairingPassword && openRole) modes.push('PasswordOpen');
+  // lancam's extension: local open only inside the pairing window.
+  if (state.LocalOpenPairing && openRole && windowOpen) modes.push('LocalOpen');
+  if (state.PasswordInvitePairing) modes.push('PasswordInvite');
+  if (state.LocalInitialPairing && initial && fingerprintsOf(initial).length === 0) modes.push('LocalInitial');
   return modes;
 }
 
-describe('Nabto IAM fixtures in place', () => {
-  it('finds the fixtures', () => {
-    expect(ALL.map((f) => f.name)).toEqual(expect.arrayContaining(['localPairLocalInitial', 'localPasswordInvite']));
+const NABTO_STATE_ORDER = ['Version', 'OpenPairingPassword', 'OpenPairingSct', 'LocalOpenPairing', 'PasswordOpenPairing', 'PasswordInvitePairing', 'LocalInitialPairing', 'OpenPairingRole', 'InitialPairingUsername', 'FriendlyName', 'Users'];
+const NABTO_USER_ORDER = ['Username', 'Fingerprints', 'DisplayName', 'ServerConnectToken', 'Password', 'Role', 'Fcm', 'NotificationCategories', 'OauthSubject'];
+
+/** Keys known to Nabto come first, in Nabto's order; unknown keys follow. */
+function expectNabtoOrder(object: Json, order: string[], what: string): void {
+  const keys = Object.keys(object);
+  const known = keys.filter((k) => order.includes(k));
+  expect(known, what).toEqual(order.filter((k) => keys.includes(k)));
+  expect(keys.slice(0, known.length), `${what}: Nabto's fields first`).toEqual(known);
+}
+
+async function openPairingWindow(stateDir: string): Promise<void> {
+  const child = spawn(process.execPath, [DEVICE_BIN, 'pair-window', '--state-dir', stateDir, '--seconds', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(async () => void child.kill('SIGKILL'));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  expect(code).toBe(0);
+}
+
+async function pairByPassword(c: RawClient, username: string, password: string): Promise<void> {
+  expect(await passwordAuth(c, username, password)).toMatchObject({ stage: 'finish', response: { status: 204 } });
+}
+
+describe('Nabto IAM files in place', () => {
+  it('finds the shared fixtures', () => {
+    expect(SHARED_FIXTURES.map((f) => f.name)).toEqual(expect.arrayContaining(['localPairLocalInitial', 'localPasswordInvite']));
   });
 
-  it.each(ALL.map((f) => [f.name, f] as const))('%s: starts, shows its name and modes, pairs, and rewrites the state as Version 2 keeping everything', async (_name, fixture) => {
-    const original = JSON.parse(await readFile(path.join(fixture.dir, fixture.stateFile), 'utf8')) as FixtureState;
-    const configBytes = await readFile(path.join(fixture.dir, fixture.configFile));
-    const config = parseIamConfig(JSON.parse(configBytes.toString('utf8')));
-    const { device, configFile, stateFile } = await startOnFixture(fixture);
+  it.each(ALL.map((f) => [f.name, f] as const))('%s: starts with mDNS and no --name, answers and pairs as Nabto, keeps the files until a change, then writes Nabto\'s v2 layout', async (_name, fixture) => {
+    const original = JSON.parse(fixture.state.toString('utf8')) as FixtureState;
+    const config = parseIamConfig(JSON.parse(fixture.config.toString('utf8')));
+    const roles = config.Roles.map((r) => r.Id);
+    const ids = JSON.parse(fixture.deviceJson.toString('utf8')) as { DeviceId: string; ProductId: string };
+    const { device, stateDir, files } = await startOn(fixture);
+    const expectedName = original.FriendlyName ?? `lancam ${ids.DeviceId}`;
 
-    const deviceIds = JSON.parse(await readFile(path.join(fixture.dir, 'device.json'), 'utf8')) as { DeviceId: string; ProductId: string };
+    // The start-up message says what it found and what it created.
+    expect(device.stdout()).toContain('created a new key');
+    expect(device.stdout()).toContain(`kept device.json, IAM config and state (${original.Users.length} user${original.Users.length === 1 ? '' : 's'})`);
+    expect(device.stdout()).not.toContain('created identity');
+    expect(device.deviceId).toBe(ids.DeviceId);
+
+    // Announced on loopback with the file's name or the default.
+    const seen = await announced(ids.DeviceId, device.port);
+    expect(seen).toMatchObject({ deviceId: ids.DeviceId, productId: ids.ProductId, friendlyName: expectedName, fingerprint: device.fingerprint });
+
+    // GET /iam/pairing as Nabto answers it.
     const c = await deviceClient(device);
-    const info = (await c.call('GET', '/device/info')).body as { FriendlyName: string; DeviceId: string; ProductId: string };
-    expect(info.DeviceId).toBe(deviceIds.DeviceId);
-    expect(info.ProductId).toBe(deviceIds.ProductId);
-    expect(info.FriendlyName).toBe(original.FriendlyName ?? '');
     const pairing = await c.call('GET', '/iam/pairing');
     expect(pairing.status).toBe(205);
-    expect((pairing.body as { Modes: string[] }).Modes).toEqual(expectedModes(original));
-    // Nothing was written by starting.
-    expect((await readFile(stateFile)).equals(await readFile(path.join(fixture.dir, fixture.stateFile)))).toBe(true);
+    expect(pairing.body).toMatchObject({ ProductId: ids.ProductId, DeviceId: ids.DeviceId, FriendlyName: expectedName, AppName: 'lancam-device' });
+    expect(pairing.body).toHaveProperty('NabtoVersion');
+    expect(pairing.body).toHaveProperty('AppVersion');
+    expect((pairing.body as { Modes: string[] }).Modes).toEqual(expectedModes(original, roles, false));
 
-    // A change, by the first mode the fixture offers.
-    const modes = expectedModes(original);
-    let pairedAs: string;
-    if (modes.includes('local-initial')) {
-      const res = await c.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'fixture test' });
+    // A switched-off mode answers 404, as in Nabto.
+    const off: [boolean | undefined, string, unknown][] = [
+      [original.LocalInitialPairing, '/iam/pairing/local-initial', {}],
+      [original.LocalOpenPairing, '/iam/pairing/local-open', { Username: 'nobody' }],
+      [original.PasswordOpenPairing, '/iam/pairing/password-open', { Username: 'nobody' }],
+      [original.PasswordInvitePairing, '/iam/pairing/password-invite', {}],
+    ];
+    for (const [on, route, body] of off) if (!on) expect((await c.call('POST', route, body)).status, route).toBe(404);
+
+    // Nothing written by starting, announcing, answering and refusing.
+    expect((await readFile(files.state)).equals(fixture.state), 'state unchanged').toBe(true);
+    expect((await readFile(files.config)).equals(fixture.config), 'config unchanged').toBe(true);
+    expect((await readFile(files.deviceJson)).equals(fixture.deviceJson), 'device.json unchanged').toBe(true);
+
+    // Pair in every mode the file enables.
+    const pairedUsers = new Map<string, string>(); // username -> fingerprint
+    let admin: RawClient | undefined;
+    const isAdminRole = (role: string | undefined) => role === 'Administrator';
+    if (expectedModes(original, roles, false).includes('LocalInitial')) {
+      const res = await c.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'initial' });
       expect(res.status).toBe(201);
-      pairedAs = original.InitialPairingUsername!;
-      expect(res.body).toMatchObject({ Username: pairedAs });
-    } else if (modes.includes('password-open')) {
-      expect(await passwordAuth(c, '', original.OpenPairingPassword!)).toMatchObject({ stage: 'finish', response: { status: 204 } });
-      const res = await c.call('POST', '/iam/pairing/password-open', { Username: 'fixture-user', FingerprintName: 'fixture test' });
-      expect(res.status).toBe(201);
-      pairedAs = 'fixture-user';
-      expect(res.body).toMatchObject({ Username: pairedAs, Role: original.OpenPairingRole });
-    } else {
-      throw new Error(`fixture ${fixture.name} offers no pairing mode this test knows: ${modes.join(', ')}`);
+      expect(res.body).toMatchObject({ Username: original.InitialPairingUsername });
+      pairedUsers.set(original.InitialPairingUsername!, c.identity.fingerprint);
+      admin = c;
     }
+    if (original.PasswordOpenPairing && original.OpenPairingPassword) {
+      const opener = await deviceClient(device);
+      await pairByPassword(opener, '', original.OpenPairingPassword);
+      const res = await opener.call('POST', '/iam/pairing/password-open', { Username: 'opener', FingerprintName: 'open' });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ Username: 'opener', Role: original.OpenPairingRole, Fingerprint: opener.identity.fingerprint });
+      // Repeated pairing of the same key as the same user: 201, as Nabto answers it.
+      await pairByPassword(opener, '', original.OpenPairingPassword);
+      expect((await opener.call('POST', '/iam/pairing/password-open', { Username: 'opener' })).status).toBe(201);
+      pairedUsers.set('opener', opener.identity.fingerprint);
+      if (isAdminRole(original.OpenPairingRole)) admin ??= opener;
+    }
+    if (original.LocalOpenPairing && original.OpenPairingRole) {
+      await openPairingWindow(stateDir);
+      const local = await deviceClient(device);
+      expect(((await local.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).toEqual(expectedModes(original, roles, true));
+      const res = await local.call('POST', '/iam/pairing/local-open', { Username: 'local-user', FingerprintName: 'local' });
+      expect(res.status).toBe(201);
+      // Repeated: 201 (the window closed after one pairing, but nothing new is granted).
+      expect((await local.call('POST', '/iam/pairing/local-open', { Username: 'local-user' })).status).toBe(201);
+      // Another username for the same key: 409, as Nabto.
+      expect((await local.call('POST', '/iam/pairing/local-open', { Username: 'someone-else' })).status).toBe(409);
+      pairedUsers.set('local-user', local.identity.fingerprint);
+    }
+    if (original.PasswordInvitePairing) {
+      let invited = original.Users.find((u) => u.Password && u.Password.length >= 4);
+      if (!invited && admin) {
+        // Nobody to invite in the file: an administrator makes an invitation (a change).
+        expect((await admin.call('POST', '/iam/users', { Username: 'friend' })).status).toBe(201);
+        expect((await admin.call('PUT', '/iam/users/friend/role', 'Guest')).status).toBe(204);
+        expect((await admin.call('PUT', '/iam/users/friend/password', 'friend-pass')).status).toBe(204);
+        invited = { Username: 'friend', Password: 'friend-pass' };
+      }
+      expect(invited, 'an invitation to pair with').toBeDefined();
+      const friend = await deviceClient(device);
+      await pairByPassword(friend, invited!.Username, invited!.Password!);
+      expect((await friend.call('POST', '/iam/pairing/password-invite', { FingerprintName: 'invite' })).status).toBe(201);
+      expect((await friend.call('GET', '/iam/me')).body).toMatchObject({ Username: invited!.Username });
+      pairedUsers.set(invited!.Username, friend.identity.fingerprint);
+    }
+    expect(pairedUsers.size, 'paired in at least one mode').toBeGreaterThan(0);
 
-    // The rewritten state: Version 2, loads, matches the config.
-    const rewritten = JSON.parse(await readFile(stateFile, 'utf8')) as FixtureState;
+    // Written back in Nabto's Version 2 layout, loadable, every field kept.
+    const text = await readFile(files.state, 'utf8');
+    const rewritten = JSON.parse(text) as FixtureState;
     expect(rewritten.Version).toBe(2);
+    expectNabtoOrder(rewritten, NABTO_STATE_ORDER, 'state');
+    for (const user of rewritten.Users) {
+      expectNabtoOrder(user, NABTO_USER_ORDER, `user ${user.Username}`);
+      expect(user.Fingerprint, 'no v1 Fingerprint in a v2 file').toBeUndefined();
+      // Nabto refuses a stored password shorter than 4: an empty one ("none") is not written.
+      if (user.Password !== undefined) expect(user.Password.length).toBeGreaterThanOrEqual(4);
+    }
     const parsed = parseIamState(rewritten);
     expect(() => assertStateMatchesConfig(parsed, config)).not.toThrow();
-    // Every top-level field of the fixture is kept with its value, except that local initial
-    // pairing switches itself off once used (it works once).
     for (const [key, value] of Object.entries(original)) {
       if (key === 'Version' || key === 'Users') continue;
-      const expected = key === 'LocalInitialPairing' && modes.includes('local-initial') ? false : value;
+      // Local initial pairing works once: lancam switches it off when used.
+      const expected = key === 'LocalInitialPairing' && pairedUsers.has(original.InitialPairingUsername ?? '') ? false : value;
       expect(rewritten[key], key).toEqual(expected);
     }
-    // Every user of the fixture is kept with all its fields (a V1 Fingerprint becomes Fingerprints).
     for (const user of original.Users) {
       const now = rewritten.Users.find((u) => u.Username === user.Username);
       expect(now, user.Username).toBeDefined();
       for (const [key, value] of Object.entries(user)) {
         if (key === 'Fingerprint' || key === 'Fingerprints') continue;
+        if (key === 'Password' && (value === '' || pairedUsers.has(user.Username))) continue; // "" = none; an invitation is used up
         expect(now![key], `${user.Username}.${key}`).toEqual(value);
       }
       for (const fp of fingerprintsOf(user)) expect(fingerprintsOf(now!)).toContain(fp);
     }
-    // The new key is there, on the right user.
-    const paired = rewritten.Users.find((u) => u.Username === pairedAs)!;
-    expect(paired.Fingerprints).toContainEqual({ Fingerprint: c.identity.fingerprint, Name: 'fixture test' });
-    expect(rewritten.Users.length).toBe(original.Users.length + (original.Users.some((u) => u.Username === pairedAs) ? 0 : 1));
-    // The config file is never rewritten.
-    expect((await readFile(configFile)).equals(configBytes)).toBe(true);
+    for (const [username, fp] of pairedUsers) expect(fingerprintsOf(rewritten.Users.find((u) => u.Username === username)!), username).toContain(fp);
+    // The config and device.json are never rewritten.
+    expect((await readFile(files.config)).equals(fixture.config)).toBe(true);
+    expect((await readFile(files.deviceJson)).equals(fixture.deviceJson)).toBe(true);
 
-    // The rewritten files load again: the paired client is recognized after a restart.
+    // The rewritten files load again; a paired key is recognized.
     await device.stop();
-    const again = await startDevice({ mdns: false, stateDir: device.stateDir, args: ['--iam-config', configFile, '--iam-state', stateFile] });
-    const back = await deviceClient(again, { identity: c.identity });
-    expect((await back.call('GET', '/iam/me')).body).toMatchObject({ Username: pairedAs });
-    expect((await back.call('GET', '/device/info')).body).toMatchObject({ FriendlyName: original.FriendlyName ?? '', DeviceId: deviceIds.DeviceId });
+    const again = await startDevice({ stateDir, args: ['--iam-config', files.config, '--iam-state', files.state, ...(fixture.deviceJsonFlag ? ['--device-json', files.deviceJson] : [])] });
+    expect(again.stdout()).toContain('kept device.json, the key, IAM config and state');
+    const [username, fp] = [...pairedUsers][0]!;
+    expect(again.deviceId).toBe(ids.DeviceId);
+    const restarted = await deviceClient(again);
+    // (A fresh key, unpaired: the user list is behind IAM, but the user is there.)
+    expect(((await restarted.call('GET', '/iam/pairing')).body as { FriendlyName: string }).FriendlyName).toBe(expectedName);
+    expect(parseIamState(JSON.parse(await readFile(files.state, 'utf8'))).Users.find((u) => u.Username === username)?.Fingerprints.map((f) => f.Fingerprint)).toContain(fp);
   });
 
-  it('localPairLocalInitial: named "I Have a Name!", offers only local initial pairing; its admin keeps its token and empty password', async () => {
-    const fixture = ALL.find((f) => f.name === 'localPairLocalInitial')!;
-    const { device, stateFile } = await startOnFixture(fixture);
-    const c = await deviceClient(device);
-    expect((await c.call('GET', '/device/info')).body).toMatchObject({ FriendlyName: 'I Have a Name!' });
-    expect(((await c.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).toEqual(['local-initial']);
-    // Password invite is off in this fixture.
-    expect(await passwordAuth(c, 'admin', 'anything')).toMatchObject({ stage: 'start', response: { status: 403 } });
-    expect((await c.call('POST', '/iam/pairing/local-initial', {})).status).toBe(201);
-    expect((await c.call('GET', '/iam/me')).body).toMatchObject({ Username: 'admin', Role: 'Administrator', HasPassword: false });
-    // The fixture's admin role can manage users (its ManageIAM policy).
-    expect((await c.call('GET', '/iam/users')).body).toEqual(['admin']);
-    const state = JSON.parse(await readFile(stateFile, 'utf8')) as FixtureState;
-    expect(state).toMatchObject({
-      Version: 2,
-      FriendlyName: 'I Have a Name!',
-      OpenPairingPassword: 'uJFdyXyuigCW',
-      OpenPairingSct: 'vJo9NWP7JWfh',
-      OpenPairingRole: 'Standard',
-      LocalInitialPairing: false, // used once, so switched off
-      LocalOpenPairing: false,
-      PasswordInvitePairing: false,
-      PasswordOpenPairing: false,
-      Users: [{ Username: 'admin', Role: 'Administrator', ServerConnectToken: 'S8pL5tXFGDgO', Password: '', Fingerprints: [{ Fingerprint: c.identity.fingerprint }] }],
-    });
-    // Second local initial pairing: 409, and offered no more.
-    const other = await deviceClient(device);
-    expect(((await other.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).toEqual([]);
-    expect((await other.call('POST', '/iam/pairing/local-initial', {})).status).toBe(409);
+  it('a user made by open pairing gets a server connect token, and the user object has Nabto\'s shape', async () => {
+    const { device } = await startOn(NABTO_V2);
+    const local = await deviceClient(device);
+    await openPairingWindow(device.stateDir);
+    expect((await local.call('POST', '/iam/pairing/local-open', { Username: 'viewer' })).status).toBe(201);
+    // As Nabto's nm_iam_internal_pair_new_client: the new user gets an SCT. Guest may read itself.
+    const me = await local.call('GET', '/iam/users/viewer');
+    expect(me.status).toBe(205);
+    expect(me.body).toMatchObject({ Username: 'viewer', Role: 'Guest', Fingerprint: local.identity.fingerprint, NotificationCategories: [] });
+    expect(typeof (me.body as { Sct?: unknown }).Sct).toBe('string');
+  });
+});
+
+describe('Nabto files that Nabto refuses, or whose data Nabto would silently drop', () => {
+  const base = JSON.parse(NABTO_V2.state.toString('utf8')) as FixtureState;
+  const cases: [string, FixtureState, RegExp][] = [
+    ['a fingerprint that is not 64 characters', { ...base, Users: [{ Username: 'u', Fingerprints: [{ Fingerprint: 'abc123' }] }] }, /Users\[0\]\.Fingerprints\[0\]\.Fingerprint: must be 64/],
+    ['a password shorter than 4 bytes', { ...base, Users: [{ Username: 'u', Password: 'abc' }] }, /Users\[0\]\.Password: must be empty or 4-64 bytes/],
+    ['a password longer than 64 bytes', { ...base, OpenPairingPassword: 'x'.repeat(65) }, /OpenPairingPassword: must be empty or 4-64 bytes/],
+    ['a Version 2 user with a v1 "Fingerprint" (Nabto ignores it)', { ...base, Users: [{ Username: 'u', Fingerprint: KNOWN_FP }] }, /Users\[0\]\.Fingerprint: .*move it into "Fingerprints"/],
+    ['a Version 1 user with "Fingerprints" (Nabto ignores it)', { ...base, Version: 1, Users: [{ Username: 'u', Fingerprints: [{ Fingerprint: KNOWN_FP }] }] }, /Users\[0\]\.Fingerprints: .*set "Version": 2/],
+    ['a user without a Username (Nabto drops the user)', { ...base, Users: [{ Role: 'Guest' } as unknown as FixtureUser] }, /Users\[0\]\.Username/],
+    ['a DisplayName that is not a string (Nabto ignores it)', { ...base, Users: [{ Username: 'u', DisplayName: 7 } as unknown as FixtureUser] }, /Users\[0\]\.DisplayName/],
+    ['a Version Nabto does not know', { ...base, Version: 3 }, /Version: must be 1 or 2/],
+  ];
+  it.each(cases)('%s: the daemon says why and stops; the file stays as it was', async (_what, state, reason) => {
+    const fixture: Fixture = { ...NABTO_V2, state: Buffer.from(JSON.stringify(state)) };
+    const { stateDir, files, args } = await place(fixture);
+    const failure = await startDevice({ stateDir, args, mdns: false }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(DeviceExitError);
+    expect((failure as DeviceExitError).code).toBe(1);
+    expect((failure as DeviceExitError).stderr).toMatch(reason);
+    expect((failure as DeviceExitError).stderr).toContain(files.state);
+    expect((await readFile(files.state)).equals(fixture.state)).toBe(true);
   });
 
-  it('localPasswordInvite: no users, offers password open and invite; open pairing gives the fixture\'s OpenPairingRole (Administrator)', async () => {
-    const fixture = ALL.find((f) => f.name === 'localPasswordInvite')!;
-    const { device, stateFile } = await startOnFixture(fixture);
-    const c = await deviceClient(device);
-    expect(((await c.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).toEqual(['password-open', 'password-invite']);
-    // No initial user in this fixture: nothing to pair as.
-    expect((await c.call('POST', '/iam/pairing/local-initial', {})).status).toBe(404);
-    expect(await passwordAuth(c, '', 'buKVmisdxETM')).toMatchObject({ stage: 'finish', response: { status: 204 } });
-    expect((await c.call('POST', '/iam/pairing/password-open', { Username: 'owner' })).status).toBe(201);
-    expect((await c.call('GET', '/iam/me')).body).toMatchObject({ Username: 'owner', Role: 'Administrator' });
-    // As an Administrator of this config: invite someone, who pairs by password invite.
-    expect((await c.call('POST', '/iam/users', { Username: 'friend' })).status).toBe(201);
-    expect((await c.call('PUT', '/iam/users/friend/role', 'Guest')).status).toBe(204);
-    expect((await c.call('PUT', '/iam/users/friend/password', 'friend-pass')).status).toBe(204);
-    const friend = await deviceClient(device);
-    expect(await passwordAuth(friend, 'friend', 'friend-pass')).toMatchObject({ stage: 'finish', response: { status: 204 } });
-    expect((await friend.call('POST', '/iam/pairing/password-invite', {})).status).toBe(201);
-    const state = parseIamState(JSON.parse(await readFile(stateFile, 'utf8')));
-    expect(state.Version).toBe(2);
-    expect(state.Users.map((u) => [u.Username, u.Role, u.Fingerprints.length, u.Password])).toEqual([
-      ['owner', 'Administrator', 1, undefined],
-      ['friend', 'Guest', 1, undefined],
-    ]);
-    expect(state).toMatchObject({ OpenPairingPassword: 'buKVmisdxETM', OpenPairingSct: 'ov9X3JE4aVEK', InitialPairingUsername: 'admin', PasswordOpenPairing: true });
+  it('--device-json naming a file that does not exist stops the daemon with the reason', async () => {
+    const { stateDir, files } = await place(NABTO_V2);
+    const missing = path.join(path.dirname(files.config), 'nope.json');
+    const failure = (await startDevice({ stateDir, mdns: false, args: ['--iam-config', files.config, '--iam-state', files.state, '--device-json', missing] }).catch((e: unknown) => e)) as DeviceExitError;
+    expect(failure).toBeInstanceOf(DeviceExitError);
+    expect(failure.stderr).toContain(`${missing} (--device-json) does not exist`);
   });
 });

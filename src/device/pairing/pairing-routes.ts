@@ -22,6 +22,7 @@ import {
 } from '../../shared/protocol/iam-api';
 import { Status } from '../../shared/protocol/status';
 import { userView } from '../iam/iam-routes';
+import { randomString } from '../iam/iam-service';
 import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
 
 export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: DeviceCore): void {
@@ -95,7 +96,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       claimKey(draft, ctx);
       if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window closed');
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
-      const created: IamUser = { Username, Role: openPairingRole(core, draft), Fingerprints: [fingerprintEntry(ctx, FingerprintName)] };
+      const created: IamUser = { Username, Role: openPairingRole(core, draft), Fingerprints: [fingerprintEntry(ctx, FingerprintName)], ServerConnectToken: randomString(12) };
       draft.Users.push(created);
       return created;
     });
@@ -177,7 +178,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     const user = await iam.mutate((draft) => {
       claimKey(draft, ctx);
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
-      const created: IamUser = { Username, Role: openPairingRole(core, draft), Fingerprints: [fingerprintEntry(ctx, FingerprintName)] };
+      const created: IamUser = { Username, Role: openPairingRole(core, draft), Fingerprints: [fingerprintEntry(ctx, FingerprintName)], ServerConnectToken: randomString(12) };
       draft.Users.push(created);
       return created;
     });
