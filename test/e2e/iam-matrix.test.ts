@@ -195,7 +195,7 @@ describe('local initial pairing happens once', () => {
     expect((await alice.call('GET', '/iam/settings')).body).toMatchObject({ InitialPairingUsername: 'admin' });
 
     const stranger = await deviceClient(device);
-    expect.soft(((await stranger.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).not.toContain('local-initial');
+    expect.soft(((await stranger.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes).not.toContain('LocalInitial');
     const attempt = await stranger.call('POST', '/iam/pairing/local-initial', { FingerprintName: 'stranger' });
     // ARCHITECTURE.md: the first user pairs once; later attempts get 409 (Nabto answers 404 when
     // the initial user is gone). Anything but a new Administrator.

@@ -16,8 +16,13 @@ import { adminOf, deviceClient, guess, invite, newIdentity, passwordAuth, rawCli
 const run = promisify(execFile);
 afterEach(cleanupAll);
 
+/** Nabto's mode names on the wire, read into lancam's names (an unknown name fails the test). */
+const NABTO_NAMES: Record<string, string> = { LocalInitial: 'local-initial', LocalOpen: 'local-open', PasswordOpen: 'password-open', PasswordInvite: 'password-invite' };
 async function modes(c: RawClient): Promise<string[]> {
-  return ((await c.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes;
+  return ((await c.call('GET', '/iam/pairing')).body as { Modes: string[] }).Modes.map((m) => {
+    expect(Object.keys(NABTO_NAMES), 'a Nabto mode name').toContain(m);
+    return NABTO_NAMES[m]!;
+  });
 }
 
 async function pairWindow(device: DeviceProcess, seconds: number): Promise<string> {
@@ -26,7 +31,7 @@ async function pairWindow(device: DeviceProcess, seconds: number): Promise<strin
 }
 
 describe('local initial pairing', () => {
-  it('pairs the first local client as admin once; later attempts get 409', async () => {
+  it('pairs the first local client as admin once; later attempts get 404 (the mode switched itself off, and Nabto answers an off mode 404)', async () => {
     const device = await startDevice({ mdns: false });
     const first = await deviceClient(device);
     expect(await modes(first)).toContain('local-initial');
@@ -37,16 +42,16 @@ describe('local initial pairing', () => {
 
     const second = await deviceClient(device);
     expect(await modes(second)).not.toContain('local-initial');
-    expect((await second.call('POST', '/iam/pairing/local-initial', {})).status).toBe(409);
+    expect((await second.call('POST', '/iam/pairing/local-initial', {})).status).toBe(404);
     expect((await second.call('GET', '/iam/me')).status).toBe(404);
-    // The same client again: already paired.
-    expect((await first.call('POST', '/iam/pairing/local-initial', {})).status).toBe(409);
+    // The same client again: the mode is off now.
+    expect((await first.call('POST', '/iam/pairing/local-initial', {})).status).toBe(404);
     // Persisted: the state file has the key.
     const state = JSON.parse(await readFile(path.join(device.stateDir, 'iam_state.json'), 'utf8')) as { Users: { Username: string; Fingerprints: { Fingerprint: string }[] }[] };
     expect(state.Users.find((u) => u.Username === 'admin')?.Fingerprints[0]?.Fingerprint).toBe(first.identity.fingerprint);
   });
 
-  it('is refused with 400 for a malformed body and 403 when switched off', async () => {
+  it('is refused with 400 for a malformed body and 404 when switched off (as Nabto)', async () => {
     const device = await startDevice({ mdns: false });
     const c = await deviceClient(device);
     expect((await c.call('POST', '/iam/pairing/local-initial', { FingerprintName: 42 })).status).toBe(400);
@@ -54,6 +59,7 @@ describe('local initial pairing', () => {
     const admin = await adminOf(device);
     expect((await admin.call('PUT', '/iam/settings/local-initial-pairing', false)).status).toBe(204);
     expect((await admin.call('GET', '/iam/settings')).body).toMatchObject({ LocalInitialPairing: false });
+    expect((await c.call('POST', '/iam/pairing/local-initial', {})).status).toBe(404);
   });
 });
 
@@ -189,14 +195,15 @@ describe('password invite pairing', () => {
     expect((await dave.call('POST', '/iam/pairing/password-invite', {})).status).toBe(201);
   });
 
-  it('is 403 when switched off', async () => {
+  it('is 404 when switched off (as Nabto)', async () => {
     const device = await startDevice({ mdns: false });
     const admin = await adminOf(device);
     await invite(admin, 'erin', 'Guest', 'pass-erin');
     expect((await admin.call('PUT', '/iam/settings/password-invite-pairing', false)).status).toBe(204);
     const erin = await deviceClient(device);
     const outcome = await passwordAuth(erin, 'erin', 'pass-erin');
-    expect(outcome).toMatchObject({ stage: 'start', response: { status: 403 } });
+    expect(outcome).toMatchObject({ stage: 'start', response: { status: 404 } });
+    expect((await erin.call('POST', '/iam/pairing/password-invite', {})).status).toBe(404);
     expect(await modes(erin)).not.toContain('password-invite');
   });
 });
@@ -207,7 +214,8 @@ describe('password open pairing', () => {
     const admin = await adminOf(device);
     const frank = await deviceClient(device);
     expect(await modes(frank)).not.toContain('password-open');
-    expect(await passwordAuth(frank, '', 'anything')).toMatchObject({ stage: 'start', response: { status: 403 } });
+    expect(await passwordAuth(frank, '', 'anything')).toMatchObject({ stage: 'start', response: { status: 404 } });
+    expect((await frank.call('POST', '/iam/pairing/password-open', { Username: 'frank' })).status).toBe(404);
 
     expect((await admin.call('PUT', '/iam/settings/password-open-password', 'family-secret'))).toMatchObject({ status: 204 });
     expect((await admin.call('PUT', '/iam/settings/password-open-pairing', true)).status).toBe(204);

@@ -112,7 +112,7 @@ export function startupSummary(daemon: DeviceDaemon): string {
   const iamText = `IAM config and state (${users} user${users === 1 ? '' : 's'})`;
   const created: string[] = [];
   const kept: string[] = [];
-  (startup.deviceJson === 'created' ? created : kept).push(startup.deviceJson === 'created' ? `device.json (new device id ${daemon.deviceId})` : 'device.json');
+  (startup.deviceJson === 'created' ? created : kept).push(startup.deviceJson === 'created' ? 'device.json (new ids)' : 'device.json');
   (startup.key === 'created' ? created : kept).push(startup.key === 'created' ? 'a new key' : 'the key');
   (startup.iam === 'created' ? created : kept).push(startup.iam === 'created' ? `default ${iamText}` : iamText);
   const parts = [...(created.length ? [`created ${created.join(', ')}`] : []), ...(kept.length ? [`kept ${kept.join(', ')}`] : [])];
