@@ -1,18 +1,25 @@
 /**
- * Shared-secret signed signaling, Nabto WebRTC's model: for signaling that travels through a relay
- * that must not be trusted (src/shared/protocol/relay-api.ts). Every message between a client and
- * a camera is an HS256 JWT made with a 256-bit secret that belongs to one IAM user; `kid` names it.
+ * Shared-secret signed signaling, Nabto WebRTC's format (nabto-webrtc-sdk-js, webrtc-signaling-util
+ * JWTMessageSigner.ts and MessageSigner.ts): for signaling that travels through a relay that must
+ * not be trusted (src/shared/protocol/relay-api.ts). On the wire every message is
  *
- *   header  {alg: 'HS256', kid}
- *   payload {message: SignalingMessage, messageSeq, signerNonce, verifierNonce?, exp?}
+ *   {type: 'JWT', jwt}                                  (Nabto's ProtocolSigningMessage)
+ *   jwt header  {alg: 'HS256', typ: 'JWT', kid?}        kid optional, as in Nabto
+ *   jwt claims  {message, messageSeq, signerNonce, verifierNonce?, exp?}
+ *
+ * The HMAC key is the UTF-8 bytes of the shared-secret string (what `openssl rand -hex 32` prints,
+ * or lancam's 43-character base64url secrets), as Nabto's signer uses it. A secret belongs to one
+ * IAM user; `kid` names it. A camera with a single secret uses it for a message without `kid`.
  *
  * Each side of a session keeps its own random nonce (128 bits), the next sequence number it sends
- * and the next one it expects to receive.
+ * and the next one it expects to receive. Nabto's rules hold; lancam's are stricter where marked.
  *
- * - The client's first message: messageSeq 0, signerNonce = client nonce, no verifierNonce, and a
- *   short exp. The camera checks the signature with the kid's secret, messageSeq 0, exp, and that
- *   it has not seen this client nonce within the validity window (a NonceCache shared by all
- *   sessions of the camera), so a first message replayed into a new session is refused.
+ * - The client's first message: messageSeq 0, signerNonce = client nonce, no verifierNonce. lancam
+ *   adds a short `exp`; a Nabto peer sends none, and that is accepted. The camera checks the
+ *   signature with the kid's secret, messageSeq 0, no verifierNonce, a bounded exp if present, and
+ *   (lancam) that it has not seen this client nonce before (a NonceCache shared by all sessions
+ *   of the camera, kept until exp, or FIRST_MESSAGE_MEMORY_SECONDS when the message has no exp),
+ *   so a first message replayed into a new session is refused.
  * - Every later message, either way: messageSeq = the next expected one, signerNonce = the
  *   sender's session nonce, verifierNonce = the receiver's own nonce. The camera's first message
  *   carries the client's nonce as verifierNonce, so a camera message replayed from another
@@ -26,10 +33,10 @@
  * sign() and verify() calls on one session are serialized in call order; hand tokens to the
  * transport in the order the sign() calls were made, and verify received tokens in arrival order.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import { signalingMessageSchema, type SignalingMessage } from '../shared/protocol/webrtc-api';
+import { signalingMessageSchema, signedMessageSchema, type SignalingMessage, type SignedMessage } from '../shared/protocol/webrtc-api';
 
 export type SignedSignalingErrorCode =
   | 'bad-signature' // signature does not verify, or an algorithm other than HS256
@@ -37,7 +44,7 @@ export type SignedSignalingErrorCode =
   | 'bad-sequence' // messageSeq is not the next expected one (replay, reorder, drop)
   | 'bad-nonce' // signerNonce / verifierNonce do not match the session
   | 'expired' // the first message's exp has passed
-  | 'malformed' // not a token, too large, unexpected header, payload outside the schema
+  | 'malformed' // not {type:'JWT', jwt}, too large, unexpected header, payload outside the schema
   | 'replayed' // a first message whose nonce this camera has already seen
   | 'busy' // the replay cache is full of unexpired nonces: refused rather than forgotten
   | 'dead'; // the session failed earlier; `cause` holds that failure
@@ -55,14 +62,16 @@ export class SignedSignalingError extends Error {
 
 /** Largest token accepted (a signed 32 KiB SDP fits). */
 export const MAX_TOKEN_LENGTH = 64 * 1024;
-/** Bytes in a secret (HS256: 256 bits). */
+/** Bytes in a secret (HS256: 256 bits); a secret string must have at least this many UTF-8 bytes. */
 export const SECRET_BYTES = 32;
 /** Lifetime of the client's first message. */
 export const FIRST_MESSAGE_TTL_SECONDS = 60;
+/** How long a first message without exp (a Nabto peer's) is remembered against replay. */
+export const FIRST_MESSAGE_MEMORY_SECONDS = 24 * 60 * 60;
 /** Clock difference tolerated between client and camera. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
 
-const KID_RE = /^[A-Za-z0-9_-]{16,128}$/;
+const KID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** base64url of at least 16 bytes. */
 const NONCE_RE = /^[A-Za-z0-9_-]{22,128}$/;
 const TOKEN_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -70,25 +79,34 @@ const HEADER_KEYS = new Set(['alg', 'kid', 'typ']);
 const MAX_SEQ = 2 ** 31 - 1;
 
 const nonce = z.string().regex(NONCE_RE);
-const payloadSchema = z.strictObject({
+// Nabto's JWTClaimsSchema; claims it does not know are ignored (signed, but not read), as Nabto does.
+const payloadSchema = z.looseObject({
   message: signalingMessageSchema,
   messageSeq: z.number().int().min(0).max(MAX_SEQ),
   signerNonce: nonce,
   verifierNonce: nonce.optional(),
-  exp: z.number().int().optional(), // checked by jose; required on the client's first message
+  exp: z.number().int().optional(), // checked by jose; lancam puts one on the client's first message
 });
 type Payload = z.infer<typeof payloadSchema>;
+
+export { signedMessageSchema, type SignedMessage };
+
+/** A shared secret: a string (its UTF-8 bytes are the HMAC key, as Nabto's) or the key bytes. */
+export type SharedSecret = string | Uint8Array;
 
 /** A new per-user secret and the kid that names it (22 url-safe characters, 128 random bits). */
 export function newSecret(): { kid: string; secret: Uint8Array } {
   return { kid: randomBytes(16).toString('base64url'), secret: new Uint8Array(randomBytes(SECRET_BYTES)) };
 }
 
+const utf8 = new TextEncoder();
+
 function checkSecret(secret: unknown): Uint8Array {
-  if (!(secret instanceof Uint8Array) || secret.length < SECRET_BYTES) {
-    throw new TypeError(`a signaling secret must be a Uint8Array of at least ${SECRET_BYTES} bytes`);
+  const key = typeof secret === 'string' ? utf8.encode(secret) : secret instanceof Uint8Array ? Uint8Array.from(secret) : undefined;
+  if (key === undefined || key.length < SECRET_BYTES) {
+    throw new TypeError(`a signaling secret must be a string (or bytes) of at least ${SECRET_BYTES} bytes`);
   }
-  return Uint8Array.from(secret);
+  return key;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -137,9 +155,20 @@ export class NonceCache {
 /** Shared by every device session that is not given its own cache. */
 const processReplayCache = new NonceCache();
 
-/** Shape checks before any cryptography: returns the header's kid. */
-function readHeader(token: unknown): string {
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !TOKEN_RE.test(token)) {
+/** Unwraps Nabto's {type: 'JWT', jwt}; a NONE (unsigned) message or anything else is refused. */
+function unwrap(message: unknown): string {
+  const parsed = signedMessageSchema.safeParse(message);
+  if (!parsed.success) {
+    const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
+    if (type === 'NONE') throw new SignedSignalingError('bad-signature', 'an unsigned (NONE) message where a signed one is required');
+    throw new SignedSignalingError('malformed', 'not a signed signaling message {type: "JWT", jwt} (or larger than 80 KiB)');
+  }
+  return parsed.data.jwt;
+}
+
+/** Shape checks before any cryptography: returns the header's kid (undefined when absent). */
+function readHeader(token: string): string | undefined {
+  if (token.length > MAX_TOKEN_LENGTH || !TOKEN_RE.test(token)) {
     throw new SignedSignalingError('malformed', 'not a signed signaling token (or larger than 64 KiB)');
   }
   let header: Record<string, unknown>;
@@ -152,6 +181,7 @@ function readHeader(token: unknown): string {
   if (Object.keys(header).some((k) => !HEADER_KEYS.has(k)) || (header.typ !== undefined && header.typ !== 'JWT')) {
     throw new SignedSignalingError('malformed', 'unexpected token header');
   }
+  if (header.kid === undefined) return undefined;
   if (typeof header.kid !== 'string' || !KID_RE.test(header.kid)) throw new SignedSignalingError('malformed', 'bad kid');
   return header.kid;
 }
@@ -174,7 +204,8 @@ async function verifyToken(token: string, secret: Uint8Array): Promise<Payload> 
 
 /** Session state and the rules both ends share. */
 class Session {
-  readonly ownNonce = randomBytes(16).toString('base64url');
+  /** A UUID v4 (122 random bits), as Nabto's signer makes its nonce. */
+  readonly ownNonce = randomUUID();
   peerNonce: string | undefined;
   kid: string | undefined;
   secret: Uint8Array | undefined;
@@ -202,16 +233,20 @@ class Session {
     return result;
   }
 
-  async sign(message: SignalingMessage, extra: { verifierNonce?: string; exp?: number }): Promise<string> {
+  /** The kid to put in the header; undefined: no kid (a Nabto peer with one secret). */
+  headerKid: string | undefined;
+
+  async sign(message: SignalingMessage, extra: { verifierNonce?: string; exp?: number }): Promise<SignedMessage> {
     const parsed = signalingMessageSchema.safeParse(message);
     if (!parsed.success) throw new SignedSignalingError('malformed', 'not a valid signaling message');
-    if (this.kid === undefined || this.secret === undefined) throw new Error('no signaling session yet');
+    if (this.secret === undefined) throw new Error('no signaling session yet');
     if (this.sendSeq > MAX_SEQ) throw new SignedSignalingError('bad-sequence', 'signaling session exhausted');
     const payload: Payload = { message: parsed.data, messageSeq: this.sendSeq, signerNonce: this.ownNonce, ...extra };
-    const token = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', kid: this.kid }).sign(this.secret);
+    const header = { alg: 'HS256', typ: 'JWT', ...(this.headerKid !== undefined ? { kid: this.headerKid } : {}) };
+    const token = await new SignJWT(payload).setProtectedHeader(header).sign(this.secret);
     if (token.length > MAX_TOKEN_LENGTH) throw new SignedSignalingError('malformed', 'signed message larger than 64 KiB');
     this.sendSeq += 1;
-    return token;
+    return { type: 'JWT', jwt: token };
   }
 
   /** The rules for every message after the peer's first. */
@@ -227,18 +262,20 @@ class Session {
   }
 }
 
-/** The client's end: knows its kid and secret, and sends first. */
+/** The client's end: knows its secret (and usually its kid), and sends first. */
 export class SignedSignalingClient {
   readonly #s = new Session();
 
-  constructor(kid: string, secret: Uint8Array) {
-    if (typeof kid !== 'string' || !KID_RE.test(kid)) throw new TypeError('kid must be 16-128 url-safe characters');
+  /** `kid` undefined: the header carries none (Nabto's JWTMessageSigner without a key id). */
+  constructor(kid: string | undefined, secret: SharedSecret) {
+    if (kid !== undefined && (typeof kid !== 'string' || !KID_RE.test(kid))) throw new TypeError('kid must be 1-128 url-safe characters');
     this.#s.kid = kid;
+    this.#s.headerKid = kid;
     this.#s.secret = checkSecret(secret);
   }
 
   /** Signs the next message. The first carries a short exp; later ones need the camera's first message. */
-  sign(message: SignalingMessage): Promise<string> {
+  sign(message: SignalingMessage): Promise<SignedMessage> {
     const s = this.#s;
     return s.run(async () => {
       if (s.sendSeq === 0) return s.sign(message, { exp: nowSeconds() + FIRST_MESSAGE_TTL_SECONDS });
@@ -247,11 +284,14 @@ export class SignedSignalingClient {
     }, false);
   }
 
-  /** Verifies the camera's next message; throws SignedSignalingError and the session is dead. */
-  verify(token: string): Promise<SignalingMessage> {
+  /** Verifies the camera's next message ({type:'JWT', jwt}); throws SignedSignalingError and the session is dead. */
+  verify(signed: unknown): Promise<SignalingMessage> {
     const s = this.#s;
     return s.run(async () => {
-      if (readHeader(token) !== s.kid) throw new SignedSignalingError('unknown-kid', 'message signed for another user');
+      const token = unwrap(signed);
+      const kid = readHeader(token);
+      // A Nabto device may answer without a kid; with one, it must be ours.
+      if (kid !== undefined && kid !== s.kid) throw new SignedSignalingError('unknown-kid', 'message signed for another user');
       const p = await verifyToken(token, s.secret as Uint8Array);
       if (s.recvSeq === 0) {
         // The camera's first message names its nonce; checkLater() then checks seq 0 and our nonce.
@@ -263,7 +303,18 @@ export class SignedSignalingClient {
   }
 }
 
-export type SecretResolver = (kid: string) => Promise<Uint8Array | undefined> | Uint8Array | undefined;
+/**
+ * The secret for a kid, or undefined for unknown and revoked kids. Called with undefined for a
+ * message without kid: return the camera's only secret as {kid, secret} (the kid then names the
+ * session), or undefined when there is no single one.
+ */
+export type SecretResolver = (
+  kid: string | undefined,
+) => Promise<SharedSecret | ResolvedSecret | undefined> | SharedSecret | ResolvedSecret | undefined;
+export interface ResolvedSecret {
+  kid: string;
+  secret: SharedSecret;
+}
 
 /** The camera's end: learns the kid (the user) from the client's first message. */
 export class SignedSignalingDevice {
@@ -285,29 +336,36 @@ export class SignedSignalingDevice {
     return this.#s.kid;
   }
 
-  /** Verifies the client's next message; throws SignedSignalingError and the session is dead. */
-  verify(token: string): Promise<SignalingMessage> {
+  /** Verifies the client's next message ({type:'JWT', jwt}); throws SignedSignalingError and the session is dead. */
+  verify(signed: unknown): Promise<SignalingMessage> {
     const s = this.#s;
     return s.run(async () => {
-      const kid = readHeader(token);
-      if (s.kid !== undefined && kid !== s.kid) throw new SignedSignalingError('unknown-kid', 'unknown kid');
-      const resolved = await this.#resolve(kid);
-      if (resolved === undefined) throw new SignedSignalingError('unknown-kid', 'unknown kid');
-      const secret = checkSecret(resolved);
+      const token = unwrap(signed);
+      const headerKid = readHeader(token);
+      // The session's kid is fixed; a later message may name it or, like its first, leave it out.
+      if (s.kid !== undefined && headerKid !== undefined && headerKid !== s.kid) throw new SignedSignalingError('unknown-kid', 'unknown kid');
+      if (s.kid !== undefined && headerKid !== s.headerKid) throw new SignedSignalingError('unknown-kid', 'the kid changed within the session');
+      const answer = await this.#resolve(s.kid ?? headerKid);
+      if (answer === undefined) throw new SignedSignalingError('unknown-kid', headerKid === undefined ? 'no kid, and no single secret to use' : 'unknown kid');
+      const resolved: { kid: string | undefined; secret: SharedSecret } = typeof answer === 'string' || answer instanceof Uint8Array ? { kid: headerKid, secret: answer } : answer;
+      if (resolved.kid === undefined || (headerKid !== undefined && resolved.kid !== headerKid)) throw new SignedSignalingError('unknown-kid', 'unknown kid');
+      const secret = checkSecret(resolved.secret);
       // A replaced secret ends the session like a revoked one.
       if (s.secret !== undefined && !sameBytes(secret, s.secret)) throw new SignedSignalingError('unknown-kid', 'unknown kid');
       const p = await verifyToken(token, secret);
       if (s.recvSeq > 0) return s.checkLater(p);
       if (p.messageSeq !== 0) throw new SignedSignalingError('bad-sequence', `expected message 0, got ${p.messageSeq}`);
       if (p.verifierNonce !== undefined) throw new SignedSignalingError('bad-nonce', 'a first message has no verifierNonce');
-      if (p.exp === undefined) throw new SignedSignalingError('malformed', 'the first message must expire');
-      if (p.exp > nowSeconds() + FIRST_MESSAGE_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS) {
+      // lancam's first messages expire soon; a Nabto peer's carry no exp and are remembered longer.
+      if (p.exp !== undefined && p.exp > nowSeconds() + FIRST_MESSAGE_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS) {
         throw new SignedSignalingError('malformed', 'the first message is valid for too long');
       }
-      const seen = this.#cache.remember(`${kid}.${p.signerNonce}`, (p.exp + CLOCK_TOLERANCE_SECONDS) * 1000);
+      const rememberUntil = p.exp !== undefined ? (p.exp + CLOCK_TOLERANCE_SECONDS) * 1000 : Date.now() + FIRST_MESSAGE_MEMORY_SECONDS * 1000;
+      const seen = this.#cache.remember(`${resolved.kid}.${p.signerNonce}`, rememberUntil);
       if (seen === 'replayed') throw new SignedSignalingError('replayed', 'first message replayed');
       if (seen === 'full') throw new SignedSignalingError('busy', 'too many new signaling sessions; try again shortly');
-      s.kid = kid;
+      s.kid = resolved.kid;
+      s.headerKid = headerKid;
       s.secret = secret;
       s.peerNonce = p.signerNonce;
       s.recvSeq = 1;
@@ -316,7 +374,7 @@ export class SignedSignalingDevice {
   }
 
   /** Signs the next message to the client; only after the client's first message has verified. */
-  sign(message: SignalingMessage): Promise<string> {
+  sign(message: SignalingMessage): Promise<SignedMessage> {
     const s = this.#s;
     return s.run(async () => {
       if (s.peerNonce === undefined) throw new Error("no signaling session yet: verify the client's first message first");

@@ -17,7 +17,7 @@ import type { Identity } from '../net/keys';
 import { fingerprintOfCertificate } from '../net/keys';
 import { FINGERPRINT_RE } from '../shared/fingerprint';
 import { RELAY_MAX_FRAME, RELAY_PATH, deviceToRelay, clientToRelay, relayToClient, relayToDevice, type DeviceToRelay, type ClientToRelay } from '../shared/protocol/relay-api';
-import type { IceServer } from '../shared/protocol/webrtc-api';
+import type { IceServer, SignedMessage } from '../shared/protocol/webrtc-api';
 import { makeDeviceHelloToken } from './device-hello';
 import { CLOSE_REPLACED } from './limits';
 
@@ -184,7 +184,7 @@ export interface DeviceRelayEvents {
   /** Registered: clients can reach this camera now. */
   ready: [];
   'channel-open': [channel: string];
-  message: [channel: string, data: string];
+  message: [channel: string, data: SignedMessage];
   'channel-closed': [channel: string];
   /** Lost or could not reach the relay; retries after `retryInMs` (undefined: stopped for good). */
   disconnected: [{ error: RelayError; retryInMs: number | undefined }];
@@ -252,7 +252,7 @@ export class DeviceRelayConnection extends EventEmitter<DeviceRelayEvents> {
   }
 
   /** Sends a signed message to a client; false when the channel is not open (or the relay is away). */
-  send(channel: string, data: string): boolean {
+  send(channel: string, data: SignedMessage): boolean {
     return this.sendFrame({ type: 'message', channel, data }, channel);
   }
 
@@ -436,7 +436,7 @@ export interface ClientRelayOptions extends RelayConnectOptions {
 }
 
 export interface ClientRelayEvents {
-  message: [data: string];
+  message: [data: SignedMessage];
   /** The channel ended (by the camera, the relay or the network); no more messages. */
   closed: [reason: string];
   'relay-error': [{ code: string; message: string }];
@@ -444,7 +444,7 @@ export interface ClientRelayEvents {
 
 export class RelayClientConnection extends EventEmitter<ClientRelayEvents> {
   private closedReason: string | undefined;
-  private readonly early: string[] = [];
+  private readonly early: SignedMessage[] = [];
 
   constructor(
     private readonly ws: WebSocket,
@@ -471,7 +471,7 @@ export class RelayClientConnection extends EventEmitter<ClientRelayEvents> {
   }
 
   /** Sends a signed message to the camera; false once the channel is closed. */
-  send(data: string): boolean {
+  send(data: SignedMessage): boolean {
     const frame: ClientToRelay = { type: 'message', data };
     const parsed = clientToRelay.safeParse(frame);
     if (!parsed.success) throw new TypeError(`not a valid relay message: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
@@ -486,7 +486,7 @@ export class RelayClientConnection extends EventEmitter<ClientRelayEvents> {
   }
 
   /** @internal */
-  deliver(data: string): void {
+  deliver(data: SignedMessage): void {
     if (this.closedReason !== undefined) return;
     if (this.listenerCount('message') === 0) {
       if (this.early.length < 256) this.early.push(data);

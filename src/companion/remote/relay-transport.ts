@@ -6,7 +6,7 @@
 import { SignedSignalingClient } from '../../net/signed-signaling';
 import { connectClientToRelay, type RelayClientConnection } from '../../relay/relay-client';
 import type { RemoteAccessGrant } from '../../shared/remote-access-string';
-import type { SignalingMessage } from '../../shared/protocol/webrtc-api';
+import type { SignalingMessage, SignedMessage } from '../../shared/protocol/webrtc-api';
 import { CompanionError } from '../errors';
 import type { SignalingTransport } from '../video/signaling-transport';
 
@@ -27,7 +27,8 @@ export async function openRelayTransport(grant: RemoteAccessGrant, relay: { url:
     const code = (err as { code?: string }).code ?? 'relay';
     throw new CompanionError(code, `cannot reach ${grant.deviceId} through the relay: ${(err as Error).message}`);
   }
-  const signer = new SignedSignalingClient(grant.kid, Buffer.from(grant.secret, 'base64url'));
+  // The HMAC key is the secret string's UTF-8 bytes, as Nabto WebRTC's signer uses a shared secret.
+  const signer = new SignedSignalingClient(grant.kid, grant.secret);
   let incoming: Promise<void> = Promise.resolve();
   return {
     send: async (_sessionId: string, message: SignalingMessage) => {
@@ -41,7 +42,7 @@ export async function openRelayTransport(grant: RemoteAccessGrant, relay: { url:
         ended = true;
         onClose(reason);
       };
-      const onData = (token: string) => {
+      const onData = (token: SignedMessage) => {
         incoming = incoming.then(async () => {
           if (ended) return;
           try {

@@ -7,7 +7,7 @@
 import { RouteError } from '../../net/rpc-router';
 import { NonceCache, SignedSignalingDevice, SignedSignalingError } from '../../net/signed-signaling';
 import { connectDeviceToRelay, type DeviceRelayConnection } from '../../relay/relay-client';
-import type { IceServer, SignalingMessage } from '../../shared/protocol/webrtc-api';
+import type { IceServer, SignalingMessage, SignedMessage } from '../../shared/protocol/webrtc-api';
 import type { Identity } from '../../net/keys';
 import type { IamService, Requester } from '../iam/iam-service';
 import type { Logger } from '../../net/log';
@@ -37,9 +37,15 @@ class RelayEndpoint implements SignalingEndpoint {
     readonly channel: string,
     replayCache: NonceCache,
   ) {
+    // The HMAC key is the secret string's UTF-8 bytes (Nabto WebRTC's rule). A message without a
+    // kid (a Nabto peer with one secret) uses the camera's only remote secret, if it has exactly one.
     this.signer = new SignedSignalingDevice((kid) => {
-      const found = link.context.iam.remoteSecret(kid);
-      return found ? Buffer.from(found.secret, 'base64url') : undefined;
+      if (kid === undefined) {
+        const all = link.context.iam.state.Users.flatMap((u) => u.RemoteSecrets ?? []);
+        const only = all.length === 1 ? all[0] : undefined;
+        return only ? { kid: only.Kid, secret: only.Secret } : undefined;
+      }
+      return link.context.iam.remoteSecret(kid)?.secret;
     }, { replayCache });
   }
 
@@ -48,7 +54,7 @@ class RelayEndpoint implements SignalingEndpoint {
   }
 
   /** Messages are verified and handled one at a time, in order. */
-  receive(token: string): void {
+  receive(token: SignedMessage): void {
     this.queue = this.queue.then(() => this.handle(token));
   }
 
@@ -77,7 +83,7 @@ class RelayEndpoint implements SignalingEndpoint {
     this.link.context.video.endpointClosed(this);
   }
 
-  private async handle(token: string): Promise<void> {
+  private async handle(token: SignedMessage): Promise<void> {
     if (this.closed) return;
     let message: SignalingMessage;
     try {

@@ -17,6 +17,7 @@ import {
   signalingEnvelopeSchema,
   type IceServer,
   type SignalingMessage,
+  iceServerForWire,
 } from '../../shared/protocol/webrtc-api';
 import { parseBody, type DeviceCore, type RequestContext } from '../request-context';
 import type { Requester } from '../iam/iam-service';
@@ -90,7 +91,7 @@ class ViewerSession {
     };
     pc.onconnectionstatechange = () => this.onConnectionState();
     pc.addTrack(this.track);
-    this.send({ type: 'SETUP_RESPONSE', iceServers });
+    this.send({ type: 'SETUP_RESPONSE', iceServers: iceServers.map(iceServerForWire) });
     this.makingOffer = true;
     try {
       const offer = await pc.createOffer();

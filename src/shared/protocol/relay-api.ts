@@ -12,6 +12,7 @@
  *   relay  -> camera  {type:'device-ready'}
  *   relay  -> camera  {type:'channel-open', channel}  a client asked for this camera
  *   relay  -> camera  {type:'message', channel, data} / {type:'channel-closed', channel}
+ *                     data: Nabto WebRTC's signed message {type:'JWT', jwt} (webrtc-api.ts)
  *   camera -> relay   {type:'message', channel, data} / {type:'channel-close', channel}
  *   camera -> relay   {type:'turn-request', requestId, user}  -> relay {type:'turn-credentials', requestId, iceServers}
  * Client:
@@ -22,7 +23,7 @@
  */
 import { z } from 'zod';
 import { FINGERPRINT_RE } from '../fingerprint';
-import { iceServerSchema } from './webrtc-api';
+import { iceServerSchema, signedMessageSchema, type SignedMessage } from './webrtc-api';
 
 export const RELAY_PATH = '/v1';
 export const RELAY_AUDIENCE = 'lancam-relay';
@@ -37,27 +38,28 @@ export const relayToDevice = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('challenge'), nonce: z.string().min(16).max(128) }),
   z.strictObject({ type: z.literal('device-ready') }),
   z.strictObject({ type: z.literal('channel-open'), channel }),
-  z.strictObject({ type: z.literal('message'), channel, data: jwt }),
+  z.strictObject({ type: z.literal('message'), channel, data: signedMessageSchema }),
   z.strictObject({ type: z.literal('channel-closed'), channel }),
   z.strictObject({ type: z.literal('turn-credentials'), requestId: z.string().max(64), iceServers: z.array(iceServerSchema).max(4) }),
   z.strictObject({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(512) }),
 ]);
 export const deviceToRelay = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('device-hello'), token: jwt }),
-  z.strictObject({ type: z.literal('message'), channel, data: jwt }),
+  z.strictObject({ type: z.literal('message'), channel, data: signedMessageSchema }),
   z.strictObject({ type: z.literal('channel-close'), channel }),
   z.strictObject({ type: z.literal('turn-request'), requestId: z.string().max(64), user: z.string().regex(/^[a-z0-9_.-]{1,64}$/) }),
 ]);
 export const clientToRelay = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('connect'), deviceId, fingerprint: z.string().regex(FINGERPRINT_RE) }),
-  z.strictObject({ type: z.literal('message'), data: jwt }),
+  z.strictObject({ type: z.literal('message'), data: signedMessageSchema }),
 ]);
 export const relayToClient = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('connected'), channel }),
-  z.strictObject({ type: z.literal('message'), data: jwt }),
+  z.strictObject({ type: z.literal('message'), data: signedMessageSchema }),
   z.strictObject({ type: z.literal('channel-closed'), reason: z.string().max(512) }),
   z.strictObject({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(512) }),
 ]);
+export type { SignedMessage };
 export type RelayToDevice = z.infer<typeof relayToDevice>;
 export type DeviceToRelay = z.infer<typeof deviceToRelay>;
 export type ClientToRelay = z.infer<typeof clientToRelay>;

@@ -2,7 +2,7 @@
  * WebRTC signaling over the lancam channel, with Nabto WebRTC's message shapes:
  *
  *   {type: 'SETUP_REQUEST'}                                    viewer -> device: I want video
- *   {type: 'SETUP_RESPONSE', iceServers}                       device -> viewer: accepted
+ *   {type: 'SETUP_RESPONSE', iceServers?}                      device -> viewer: accepted (urls: arrays)
  *   {type: 'DESCRIPTION', description: {type, sdp}}            either way (perfect negotiation)
  *   {type: 'CANDIDATE', candidate: {candidate, sdpMid, ...}}   either way
  *   {type: 'CLOSE', reason}                                    either way: the session ends
@@ -29,6 +29,11 @@ export const iceServerSchema = z.strictObject({
 });
 export type IceServer = z.infer<typeof iceServerSchema>;
 
+/** An ICE server as Nabto's message encoder writes it: `urls` always an array. */
+export function iceServerForWire(server: IceServer): IceServer & { urls: string[] } {
+  return { ...server, urls: Array.isArray(server.urls) ? [...server.urls] : [server.urls] };
+}
+
 export const sessionDescriptionSchema = z.strictObject({
   type: z.enum(['offer', 'answer', 'pranswer', 'rollback']),
   sdp: z.string().max(32 * 1024).optional(),
@@ -43,12 +48,35 @@ export const iceCandidateSchema = z.strictObject({
 
 export const signalingMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('SETUP_REQUEST') }),
-  z.strictObject({ type: z.literal('SETUP_RESPONSE'), iceServers: z.array(iceServerSchema).max(8) }),
+  // Nabto WebRTC (DefaultMessageEncoder.ts): iceServers optional (null read as absent); lancam
+  // sends `urls` always as an array, as Nabto's decoder requires, and reads a string too.
+  z.strictObject({
+    type: z.literal('SETUP_RESPONSE'),
+    iceServers: z
+      .array(iceServerSchema)
+      .max(8)
+      .nullable()
+      .optional()
+      .transform((servers) => servers ?? undefined),
+  }),
   z.strictObject({ type: z.literal('DESCRIPTION'), description: sessionDescriptionSchema }),
   z.strictObject({ type: z.literal('CANDIDATE'), candidate: iceCandidateSchema }),
   z.strictObject({ type: z.literal('CLOSE'), reason: z.string().max(200).optional() }),
 ]);
 export type SignalingMessage = z.infer<typeof signalingMessageSchema>;
+
+/**
+ * Nabto WebRTC's signing-layer message of type JWT (MessageSigner.ts, ProtocolSigningMessage):
+ * what a signed signaling message looks like on the wire, e.g. through lancam-relay.
+ */
+export const signedMessageSchema = z.strictObject({
+  type: z.literal('JWT'),
+  jwt: z
+    .string()
+    .max(80 * 1024)
+    .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/),
+});
+export type SignedMessage = z.infer<typeof signedMessageSchema>;
 
 export const sessionIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 

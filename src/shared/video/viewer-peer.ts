@@ -53,7 +53,7 @@ export class ViewerPeer {
     if (this.closed) return;
     switch (message.type) {
       case 'SETUP_RESPONSE':
-        this.createPeer(message.iceServers);
+        this.createPeer(message.iceServers ?? []);
         for (const queued of this.pendingCandidates.splice(0)) await this.receive(queued);
         return;
       case 'DESCRIPTION': {
