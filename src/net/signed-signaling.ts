@@ -79,8 +79,9 @@ const HEADER_KEYS = new Set(['alg', 'kid', 'typ']);
 const MAX_SEQ = 2 ** 31 - 1;
 
 const nonce = z.string().regex(NONCE_RE);
-// Nabto's JWTClaimsSchema; claims it does not know are ignored (signed, but not read), as Nabto does.
-const payloadSchema = z.looseObject({
+// Nabto's JWTClaimsSchema plus lancam's exp. Stricter than Nabto (which ignores unknown claims):
+// an unknown claim is refused; Nabto's own signer sends none.
+const payloadSchema = z.strictObject({
   message: signalingMessageSchema,
   messageSeq: z.number().int().min(0).max(MAX_SEQ),
   signerNonce: nonce,

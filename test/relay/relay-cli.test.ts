@@ -86,9 +86,9 @@ describe('lancam-relay', () => {
     await device.ready(10_000);
     device.on('message', (channel, data) => device.send(channel, data));
     const client = await connectClientToRelay({ url, deviceId: 'cam-1', fingerprint: camera.fingerprint, pinFingerprint: relay.fingerprint! });
-    const echoed = new Promise<string>((resolve) => client.on('message', resolve));
-    client.send('aGVhZGVy.cGF5bG9hZA.c2ln');
-    expect(await echoed).toBe('aGVhZGVy.cGF5bG9hZA.c2ln');
+    const echoed = new Promise<unknown>((resolve) => client.on('message', resolve));
+    client.send({ type: 'JWT', jwt: 'aGVhZGVy.cGF5bG9hZA.c2ln' });
+    expect(await echoed).toEqual({ type: 'JWT', jwt: 'aGVhZGVy.cGF5bG9hZA.c2ln' });
     const closed = new Promise<string>((resolve) => client.on('closed', resolve));
 
     const t0 = Date.now();

@@ -12,6 +12,7 @@ import type { RelayLimits } from '../../src/relay/limits';
 import { RelayError, connectClientToRelay, connectDeviceToRelay, type DeviceRelayConnection, type RelayClientConnection } from '../../src/relay/relay-client';
 import { RelayServer, type RelayServerOptions } from '../../src/relay/relay-server';
 import { RELAY_MAX_FRAME } from '../../src/shared/protocol/relay-api';
+import type { SignedMessage } from '../../src/shared/protocol/webrtc-api';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -70,10 +71,11 @@ function once<T extends unknown[]>(emitter: { once(event: string, fn: (...args: 
   });
 }
 
-/** A signed message of the kind the relay carries (HS256 JWT; the relay cannot verify it). */
-async function signed(payload: Record<string, unknown>): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).sign(new TextEncoder().encode('s'.repeat(32)));
+/** A signed message of the kind the relay carries (Nabto's {type:'JWT', jwt}; the relay cannot verify it). */
+async function signed(payload: Record<string, unknown>): Promise<SignedMessage> {
+  return { type: 'JWT', jwt: await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).sign(new TextEncoder().encode('s'.repeat(32))) };
 }
+const wrap = (jwt: string): SignedMessage => ({ type: 'JWT', jwt });
 
 type Frame = { type: string; [k: string]: unknown };
 
@@ -147,9 +149,9 @@ describe('routing', () => {
 
     const toCamera = [await signed({ n: 1, sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' }), await signed({ n: 2, unicode: 'ö✓' })];
     // The largest data the schema allows, near RELAY_MAX_FRAME.
-    const big = `${'a'.repeat(20)}.${'b'.repeat(80 * 1024 - 50)}.${'c'.repeat(20)}`;
+    const big = wrap(`${'a'.repeat(20)}.${'b'.repeat(80 * 1024 - 50)}.${'c'.repeat(20)}`);
     toCamera.push(big);
-    const atCamera: string[] = [];
+    const atCamera: unknown[] = [];
     cam.on('message', (ch, data) => {
       expect(ch).toBe(channel);
       atCamera.push(data);
@@ -159,7 +161,7 @@ describe('routing', () => {
     expect(atCamera).toEqual(toCamera);
 
     const toClient = [await signed({ n: 3 }), big];
-    const atClient: string[] = [];
+    const atClient: unknown[] = [];
     c.on('message', (data) => atClient.push(data));
     for (const m of toClient) expect(cam.send(channel, m)).toBe(true);
     await expect.poll(() => atClient.length).toBe(toClient.length);
@@ -208,11 +210,11 @@ describe('routing', () => {
     const relay = await startRelay();
     const real = await camera(relay, camA, 'cam-a');
     const c = await client(relay, 'cam-a', camA.fingerprint);
-    const atReal: string[] = [];
+    const atReal: unknown[] = [];
     real.on('message', (_ch, data) => atReal.push(data));
 
     const impostor = await camera(relay, camB, 'cam-a');
-    const impostorSaw: string[] = [];
+    const impostorSaw: unknown[] = [];
     impostor.on('message', (_ch, data) => impostorSaw.push(data));
     impostor.on('channel-open', (ch) => impostorSaw.push(`open ${ch}`));
     expect(real.state).toBe('ready');
@@ -231,7 +233,7 @@ describe('routing', () => {
     expect(reply.type).toBe('device-ready');
     raw.send({ type: 'message', channel: c.channel, data: await signed({ evil: true }) });
     expect((await raw.next('error')).code).toBe('unknown-channel');
-    const atClient: string[] = [];
+    const atClient: unknown[] = [];
     c.on('message', (d) => atClient.push(d));
     await new Promise((r) => setTimeout(r, 200));
     expect(atClient).toEqual([]);
@@ -412,7 +414,9 @@ describe('limits', () => {
     const relay = await startRelay();
     const raw = await Raw.open(relay);
     await raw.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce }));
-    raw.send({ type: 'message', channel: '../../x', data: 'a.b.c' });
+    raw.send({ type: 'message', channel: '../../x', data: wrap('a.b.c') });
+    expect((await raw.next('error')).code).toBe('bad-frame');
+    raw.send({ type: 'message', channel: 'abcdefgh12', data: 'a.b.c' }); // a bare JWT, not Nabto's {type:'JWT', jwt}
     expect((await raw.next('error')).code).toBe('bad-frame');
     raw.send({ type: 'turn-request', requestId: '1', user: 'alice', extra: 1 });
     expect((await raw.next('error')).code).toBe('bad-frame');
@@ -450,7 +454,7 @@ describe('limits', () => {
     (cam.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const errors: string[] = [];
     c.on('relay-error', ({ code }) => errors.push(code));
-    const big = `${'a'.repeat(20)}.${'b'.repeat(80 * 1024 - 50)}.${'c'.repeat(20)}`;
+    const big = wrap(`${'a'.repeat(20)}.${'b'.repeat(80 * 1024 - 50)}.${'c'.repeat(20)}`);
     for (let i = 0; i < 400 && errors.length === 0; i++) {
       c.send(big);
       if (i % 20 === 19) await new Promise((r) => setTimeout(r, 20));
@@ -468,7 +472,7 @@ describe('limits', () => {
     const { channel } = await raw.next('connected');
     (raw.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const gone = once<[string]>(cam, 'channel-closed', 10_000);
-    const big = `${'a'.repeat(20)}.${'b'.repeat(80 * 1024 - 50)}.${'c'.repeat(20)}`;
+    const big = wrap(`${'a'.repeat(20)}.${'b'.repeat(80 * 1024 - 50)}.${'c'.repeat(20)}`);
     let closed = false;
     void gone.then(() => (closed = true));
     for (let i = 0; i < 400 && !closed; i++) {
@@ -520,7 +524,7 @@ describe('measured', () => {
       const t0 = performance.now();
       const echoed = once<[string]>(c, 'message');
       c.send(data);
-      expect((await echoed)[0]).toBe(data);
+      expect((await echoed)[0]).toEqual(data);
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
