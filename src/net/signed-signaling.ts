@@ -348,8 +348,10 @@ export class SignedSignalingDevice {
       if (s.kid !== undefined && headerKid !== s.headerKid) throw new SignedSignalingError('unknown-kid', 'the kid changed within the session');
       const answer = await this.#resolve(s.kid ?? headerKid);
       if (answer === undefined) throw new SignedSignalingError('unknown-kid', headerKid === undefined ? 'no kid, and no single secret to use' : 'unknown kid');
-      const resolved: { kid: string | undefined; secret: SharedSecret } = typeof answer === 'string' || answer instanceof Uint8Array ? { kid: headerKid, secret: answer } : answer;
-      if (resolved.kid === undefined || (headerKid !== undefined && resolved.kid !== headerKid)) throw new SignedSignalingError('unknown-kid', 'unknown kid');
+      const resolved: { kid: string | undefined; secret: SharedSecret } = typeof answer === 'string' || answer instanceof Uint8Array ? { kid: s.kid ?? headerKid, secret: answer } : answer;
+      if (resolved.kid === undefined || (headerKid !== undefined && resolved.kid !== headerKid) || (s.kid !== undefined && resolved.kid !== s.kid)) {
+        throw new SignedSignalingError('unknown-kid', 'unknown kid');
+      }
       const secret = checkSecret(resolved.secret);
       // A replaced secret ends the session like a revoked one.
       if (s.secret !== undefined && !sameBytes(secret, s.secret)) throw new SignedSignalingError('unknown-kid', 'unknown kid');
