@@ -91,12 +91,12 @@ describe('signaling through lancam-relay (loopback)', () => {
       upstream.on('open', () => pending.splice(0).forEach((m) => upstream.send(m)));
       client.on('message', (data) => {
         let text = data.toString();
-        const frame = JSON.parse(text) as { type: string; data?: string };
+        const frame = JSON.parse(text) as { type: string; data?: { type: 'JWT'; jwt: string } };
         if (frame.type === 'message' && frame.data && tampered === 0) {
-          const [h, p, s] = frame.data.split('.');
+          const [h, p, s] = frame.data.jwt.split('.');
           const payload = Buffer.from(p!, 'base64url');
           payload[payload.length - 3] = payload[payload.length - 3]! ^ 0x01;
-          frame.data = [h, payload.toString('base64url'), s].join('.');
+          frame.data = { type: 'JWT', jwt: [h, payload.toString('base64url'), s].join('.') };
           text = JSON.stringify(frame);
           tampered++;
         }
