@@ -4,10 +4,14 @@
  * extended with `fp=<device key fingerprint>` (64 hex characters) so that the client refuses a
  * device with any other key before it sends anything.
  *
- * Format: comma-separated `key=value` pairs. Values cannot contain `,` or `=` (there is no
- * escaping in Nabto's format, so such a value is refused rather than mangled). Known keys may
- * appear once each; unknown keys are ignored, so strings from newer versions still parse.
- * `d` is required; every other key is optional.
+ * Format: comma-separated `key=value` pairs, read as Nabto's apps write them: spaces around a
+ * part are ignored (`p=pr-1, d=de-1`), an empty value counts as absent (`u=`), and when a key
+ * appears twice the later value wins. The URL form that Nabto's WebRTC demo prints is read too:
+ * `https://…/?p=…&d=…&u=…&pwd=…&sct=…&fp=…` (percent-encoded values, which may then hold `,` and
+ * `=`). In the comma form values cannot contain `,` or `=` (there is no escaping in Nabto's
+ * format, so such a value is refused rather than mangled). Unknown keys are ignored, so strings
+ * from newer versions still parse. `d` is required; every other key is optional. `fp=` is
+ * lancam's extension. formatPairingString writes the comma form, without spaces.
  */
 import { FINGERPRINT_RE } from './fingerprint';
 import { isValidPassword, isValidUsername, utf8Length } from './iam/schema';
@@ -49,9 +53,9 @@ const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 export const PAIRING_STRING_MAX_LENGTH = 1024;
 
 /** Checks one value for its key; returns the canonical value or throws. */
-function checkValue(key: Key, value: string): string {
+function checkValue(key: Key, value: string, commaForm = true): string {
   if (value.length === 0) throw new PairingStringError(`pairing string: ${key}= is empty`);
-  if (value.includes(',') || value.includes('=')) throw new PairingStringError(`pairing string: the value of ${key}= contains "," or "=", which the format cannot carry`);
+  if (commaForm && (value.includes(',') || value.includes('='))) throw new PairingStringError(`pairing string: the value of ${key}= contains "," or "=", which the format cannot carry`);
   switch (key) {
     case 'p':
     case 'd':
@@ -82,21 +86,15 @@ export function parsePairingString(text: string): PairingString {
   if ([...trimmed].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
     throw new PairingStringError('pairing string contains control characters');
   }
+  const pairs = isUrlForm(trimmed) ? urlPairs(trimmed) : commaPairs(trimmed);
+  const commaForm = !isUrlForm(trimmed);
   const result: Partial<Record<keyof PairingString, string>> = {};
-  const seen = new Set<string>();
-  for (const part of trimmed.split(',')) {
-    if (part.length === 0) throw new PairingStringError('pairing string has an empty part (two commas in a row, or one at an end)');
-    const eq = part.indexOf('=');
-    if (eq < 0) throw new PairingStringError(`pairing string: "${truncate(part)}" is not key=value (expected p=…,d=…,u=…,pwd=…,fp=…)`);
-    const key = part.slice(0, eq);
-    const value = part.slice(eq + 1);
-    if (key.length === 0) throw new PairingStringError('pairing string: a part starts with "=" (no key)');
-    if (value.includes('=')) throw new PairingStringError(`pairing string: the value of ${key}= contains "=", which the format cannot carry`);
-    if (seen.has(key)) throw new PairingStringError(`pairing string: ${key}= appears more than once`);
-    seen.add(key);
+  for (const [key, value] of pairs) {
     const field = FIELD_OF.get(key);
     if (!field) continue; // unknown keys are ignored (forward compatibility)
-    result[field] = checkValue(key as Key, value);
+    // As Nabto's apps: an empty value is no value, and a later duplicate wins.
+    if (value === '') delete result[field];
+    else result[field] = checkValue(key as Key, value, commaForm);
   }
   if (result.deviceId === undefined) throw new PairingStringError('pairing string has no device id (d=…)');
   return { ...result, deviceId: result.deviceId };
@@ -114,6 +112,43 @@ export function formatPairingString(pairing: PairingString): string {
     parts.push(`${key}=${checkValue(key, value)}`);
   }
   return parts.join(',');
+}
+
+/** Nabto's WebRTC demo prints pairing links: `https://host/path?p=…&d=…` (or just `?p=…&d=…`). */
+function isUrlForm(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^?]*\?/i.test(text) || text.startsWith('?');
+}
+
+function urlPairs(text: string): [string, string][] {
+  const query = text.slice(text.indexOf('?') + 1).split('#')[0] ?? '';
+  const pairs: [string, string][] = [];
+  for (const part of query.split('&')) {
+    if (part.length === 0) continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new PairingStringError(`pairing link: "${truncate(part)}" is not key=value (expected ?p=…&d=…&u=…&pwd=…)`);
+    try {
+      pairs.push([decodeURIComponent(part.slice(0, eq).replace(/\+/g, ' ')), decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '))]);
+    } catch {
+      throw new PairingStringError(`pairing link: "${truncate(part)}" has a broken %-escape`);
+    }
+  }
+  return pairs;
+}
+
+function commaPairs(text: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const raw of text.split(',')) {
+    const part = raw.trim();
+    if (part.length === 0) throw new PairingStringError('pairing string has an empty part (two commas in a row, or one at an end)');
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new PairingStringError(`pairing string: "${truncate(part)}" is not key=value (expected p=…,d=…,u=…,pwd=…,fp=…)`);
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (key.length === 0) throw new PairingStringError('pairing string: a part starts with "=" (no key)');
+    if (value.includes('=')) throw new PairingStringError(`pairing string: the value of ${key}= contains "=", which the format cannot carry`);
+    pairs.push([key, value]);
+  }
+  return pairs;
 }
 
 function truncate(text: string): string {

@@ -43,15 +43,45 @@ describe('parsePairingString', () => {
     bad(`d=de-1,fp=${FP.match(/.{4}/g)!.join(':')}`, /fp=.*64 hex/);
   });
 
-  it('refuses duplicate keys, known or not', () => {
-    bad('d=de-1,d=de-2', /d= appears more than once/);
-    bad('d=de-1,pwd=abcd,pwd=abcd', /pwd= appears more than once/);
-    bad('d=de-1,x=1,x=2', /x= appears more than once/);
+  it('reads them as Nabto\'s apps write them: a later duplicate wins, an empty value is absent', () => {
+    expect(parsePairingString('d=de-1,d=de-2')).toEqual({ deviceId: 'de-2' });
+    expect(parsePairingString('d=de-1,pwd=abcd,pwd=efgh')).toEqual({ deviceId: 'de-1', password: 'efgh' });
+    expect(parsePairingString('d=de-1,x=1,x=2')).toEqual({ deviceId: 'de-1' });
+    expect(parsePairingString('d=de-1,u=')).toEqual({ deviceId: 'de-1' });
+    expect(parsePairingString('d=de-1,u=bob,u=')).toEqual({ deviceId: 'de-1' });
+    expect(parsePairingString('p=,d=de-1,sct=')).toEqual({ deviceId: 'de-1' });
+    bad('d=', /no device id/);
+    bad('d=de-1,d=', /no device id/);
   });
 
-  it('refuses empty values and empty parts', () => {
-    bad('d=', /d= is empty/);
-    bad('d=de-1,u=', /u= is empty/);
+  it('takes spaces after commas (and around parts), as Nabto\'s apps print them', () => {
+    expect(parsePairingString(`p=pr-fatqcwj9, d=de-vma9qrox, u=admin, pwd=buKVmisdxETM, sct=ov9X3JE4aVEK, fp=${FP}`)).toEqual({
+      productId: 'pr-fatqcwj9',
+      deviceId: 'de-vma9qrox',
+      username: 'admin',
+      password: 'buKVmisdxETM',
+      serverConnectToken: 'ov9X3JE4aVEK',
+      fingerprint: FP,
+    });
+    expect(parsePairingString(' p = pr-1 ,  d=de-1 ')).toEqual({ productId: 'pr-1', deviceId: 'de-1' });
+  });
+
+  it("reads the URL query form that Nabto's WebRTC demo prints", () => {
+    expect(parsePairingString(`https://demo.smartcloud.nabto.com/?p=pr-abc&d=de-xyz&u=alice&pwd=p%2Cw%3Dd!&sct=s1&fp=${FP}`)).toEqual({
+      productId: 'pr-abc',
+      deviceId: 'de-xyz',
+      username: 'alice',
+      password: 'p,w=d!',
+      serverConnectToken: 's1',
+      fingerprint: FP,
+    });
+    expect(parsePairingString('?d=de-1&u=&d=de-2#ignored')).toEqual({ deviceId: 'de-2' });
+    bad('https://x.example/?p=pr-1', /no device id/);
+    bad('https://x.example/?d=de-1&pwd=%E0%A4%A', /broken %-escape/);
+    bad('https://x.example/?d=de-1&novalue', /not key=value/);
+  });
+
+  it('refuses empty parts', () => {
     bad('d=de-1,,u=bob', /empty part/);
     bad('d=de-1,', /empty part/);
     bad('', /empty/);
