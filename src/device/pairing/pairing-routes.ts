@@ -42,7 +42,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     if (owner) throw new RouteError(Status.Conflict, 'already-paired', `this client is already paired as "${owner.Username}"`);
   };
   const fingerprintEntry = (ctx: RequestContext, name: string | undefined) => ({ Fingerprint: ctx.requester.fingerprint, ...(name !== undefined ? { Name: name } : {}) });
-  /** Nabto's "mode off" answer (nm_iam_pairing_*.c): 404, before any other check. */
+  /** Nabto's "mode off" answer (nm_iam_pairing_*.c): 404, before any check but lancam's body validation (400). */
   const assertModeOn = (on: boolean, mode: string) => {
     if (!on) throw new RouteError(Status.NotFound, 'mode-off', `${mode} pairing is switched off on this camera`);
   };
@@ -63,8 +63,8 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
   };
 
   router.on('POST', '/iam/pairing/local-initial', async (_p, body, ctx) => {
-    assertModeOn(iam.state.LocalInitialPairing, 'local initial');
     const { FingerprintName } = parseBody(localInitialBody, body ?? {});
+    assertModeOn(iam.state.LocalInitialPairing, 'local initial');
     requireAction(core, ctx, IamActions.PairingLocalInitial);
     assertLocal(ctx, 'local initial');
     assertNotPaired(ctx);
@@ -85,8 +85,8 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
   });
 
   router.on('POST', '/iam/pairing/local-open', async (_p, body, ctx) => {
-    assertModeOn(iam.state.LocalOpenPairing, 'local open');
     const { Username, FingerprintName } = parseBody(localOpenBody, body);
+    assertModeOn(iam.state.LocalOpenPairing, 'local open');
     requireAction(core, ctx, IamActions.PairingLocalOpen);
     assertLocal(ctx, 'local open');
     const again = alreadyPairedAs(ctx, Username);
@@ -169,8 +169,8 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
   });
 
   router.on('POST', '/iam/pairing/password-open', async (_p, body, ctx) => {
-    assertModeOn(iam.state.PasswordOpenPairing, 'password open');
     const { Username, FingerprintName } = parseBody(passwordOpenBody, body);
+    assertModeOn(iam.state.PasswordOpenPairing, 'password open');
     requireAction(core, ctx, IamActions.PairingPasswordOpen);
     if (ctx.passwordAuth.authenticatedAs !== '') throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the open pairing password first');
     const again = alreadyPairedAs(ctx, Username);
@@ -187,8 +187,8 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
   });
 
   router.on('POST', '/iam/pairing/password-invite', async (_p, body, ctx) => {
-    assertModeOn(iam.state.PasswordInvitePairing, 'password invite');
     const { FingerprintName } = parseBody(passwordInviteBody, body ?? {});
+    assertModeOn(iam.state.PasswordInvitePairing, 'password invite');
     requireAction(core, ctx, IamActions.PairingPasswordInvite);
     const username = ctx.passwordAuth.authenticatedAs;
     if (!username) throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the invitation password first');

@@ -82,7 +82,9 @@ describe('Nabto fixtures', () => {
     const state = parseIamState(readJson(file));
     expect(state.Version).toBe(2);
     assertStateMatchesConfig(state, parseIamConfig(readJson(file.replace(/iam_state\.json$/, 'iam_config.json'))));
-    expect(saveThenLoad(state)).toEqual(state);
+    // Saved as Nabto writes it: a stored empty password ("none"; Nabto refuses it) is left out.
+    const withoutEmptyPasswords = { ...state, Users: state.Users.map(({ Password, ...u }) => (Password ? { ...u, Password } : u)) };
+    expect(saveThenLoad(state)).toEqual(withoutEmptyPasswords);
   });
 
   it('reads the values of the local-initial fixture (a Version 1 file)', () => {
