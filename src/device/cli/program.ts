@@ -134,6 +134,9 @@ async function run(opts: RunOptions): Promise<void> {
   if (!size || width % 2 || height % 2 || width < 16 || height < 16 || width > 3840 || height > 2160) throw new Error(`--size must be WxH with even numbers from 16x16 to 3840x2160, not "${opts.size}"`);
   const fps = Number(opts.fps);
   if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new Error(`--fps must be a whole number from 1 to 60, not "${opts.fps}"`);
+  for (const category of opts.notificationCategory) {
+    if (!/^[A-Za-z0-9 _.:-]{1,64}$/.test(category)) throw new Error(`--notification-category must be 1-64 characters of letters, digits, space, "_", ".", ":" or "-", not "${category}"`);
+  }
   for (const url of opts.iceServer) if (!/^(stun|stuns|turn|turns):/.test(url)) throw new Error(`--ice-server must be a stun: or turn: URL, not "${url}"`);
   const video = {
     source: opts.source,
