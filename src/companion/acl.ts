@@ -128,9 +128,9 @@ export async function setDisplayName(session: DeviceSession, username: string, d
   await session.call('PUT', `${userPath(username)}/display-name`, check(displayNameSchema, displayName, 'display name'));
 }
 
-/** Sets a user's pairing (invite) password; "" removes it. */
+/** Sets a user's pairing (invite) password; "" removes it (sent as null, as Nabto clears it). */
 export async function setPassword(session: DeviceSession, username: string, password: string): Promise<void> {
-  await session.call('PUT', `${userPath(username)}/password`, password === '' ? '' : check(passwordSchema, password, 'password'));
+  await session.call('PUT', `${userPath(username)}/password`, password === '' ? null : check(passwordSchema, password, 'password'));
 }
 
 export async function addFingerprint(session: DeviceSession, username: string, fingerprint: string, name?: string): Promise<void> {

@@ -10,7 +10,7 @@ import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { NonceCache, SignedSignalingClient, SignedSignalingDevice, SignedSignalingError, type SignedSignalingErrorCode } from '../../src/net/signed-signaling';
-import type { SignalingMessage } from '../../src/shared/protocol/webrtc-api';
+import { iceServerForWire, signalingMessageSchema, type SignalingMessage } from '../../src/shared/protocol/webrtc-api';
 
 // ------------------------------------------------------------------------------------------------
 // Nabto's format, from its specification (no lancam code below this line until the tests).
@@ -136,6 +136,21 @@ describe('a Nabto WebRTC client and a lancam camera', () => {
       expect(nabto.verifyMessage(await device.sign(candidate(n)))).toEqual(candidate(n));
       expect(await device.verify(nabto.signMessage(candidate(10 + n)))).toEqual(candidate(10 + n));
     }
+  });
+
+  it("the camera's SETUP_RESPONSE carries urls as arrays (what Nabto's decoder requires), even for a server configured with one URL string", async () => {
+    const secret = hexSecret();
+    const device = new SignedSignalingDevice(() => secret, { replayCache: new NonceCache() });
+    const nabto = new NabtoJwtMessageSigner(secret, 'k1');
+    await device.verify(nabto.signMessage(SETUP_REQUEST));
+    // As video-service.ts builds it from `--ice-server stun:…` ({urls: string}).
+    const configured = [{ urls: 'stun:127.0.0.1:3478' }, { urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }];
+    const decoded = NabtoSetupResponse.parse(nabto.verifyMessage(await device.sign({ type: 'SETUP_RESPONSE', iceServers: configured.map(iceServerForWire) })));
+    expect(decoded.iceServers).toEqual([{ urls: ['stun:127.0.0.1:3478'] }, { urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]);
+    // A string `urls` would not pass Nabto's decoder: the normalisation matters.
+    expect(NabtoSetupResponse.safeParse({ type: 'SETUP_RESPONSE', iceServers: [{ urls: 'stun:x' }] }).success).toBe(false);
+    // lancam reads iceServers absent or null as none.
+    expect(signalingMessageSchema.parse({ type: 'SETUP_RESPONSE', iceServers: null })).toEqual({ type: 'SETUP_RESPONSE' });
   });
 
   it('a SETUP_RESPONSE from a Nabto device without iceServers is accepted by a lancam client', async () => {
