@@ -11,6 +11,7 @@ import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { sendControlCommand } from '../control-socket';
 import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
+import { escapeTerminalText, hasControlCharacters } from '../../shared/terminal-text';
 
 interface RunOptions {
   stateDir: string;
@@ -105,6 +106,7 @@ async function run(opts: RunOptions): Promise<void> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, not "${opts.port}"`);
   if (opts.name !== undefined && (opts.name.length === 0 || Buffer.byteLength(opts.name) > 64)) throw new Error('--name must be 1 to 64 bytes');
+  if (opts.name !== undefined && hasControlCharacters(opts.name)) throw new Error('--name must not contain control characters');
   const limits = {
     handshakeTimeoutMs: parseSeconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
     idleTimeoutMs: parseSeconds(opts.idleTimeout, '--idle-timeout') * 1000,
@@ -197,7 +199,7 @@ async function run(opts: RunOptions): Promise<void> {
     lines.push(`Paired users: ${state.Users.filter((u) => u.Fingerprints.length > 0).length}. To add someone: lancam user invite ${daemon.deviceId} <username> --role Guest`);
   }
   lines.push(`Pairing button: ${process.stdin.isTTY ? 'press p here, ' : ''}run "lancam-device pair-window${opts.stateDir === defaultStateDir() ? '' : ` --state-dir ${opts.stateDir}`}", or send SIGUSR1 (pid ${process.pid})`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.map((l) => escapeTerminalText(l)).join('\n')}\n`);
 
   if (process.stdin.isTTY) {
     process.stdin.setRawMode(true);

@@ -32,18 +32,26 @@
  */
 import { z } from 'zod';
 import { FINGERPRINT_RE } from '../fingerprint';
+import { hasControlCharacters } from '../terminal-text';
 import { IAM_LIMITS, isValidDisplayName, isValidFingerprintName, isValidFriendlyName, isValidPassword, isValidUsername } from '../iam/schema';
 
 export const usernameSchema = z.string().refine(isValidUsername, 'username must be 1-64 characters of a-z, 0-9, _, . and -');
 export const fingerprintSchema = z.string().regex(FINGERPRINT_RE, 'fingerprint must be 64 lowercase hex characters');
-export const displayNameSchema = z.string().refine(isValidDisplayName, `display name must be at most ${IAM_LIMITS.displayNameMaxBytes} bytes`);
+const noControl = (what: string) => [(s: string) => !hasControlCharacters(s), `${what} must not contain control characters`] as const;
+export const displayNameSchema = z
+  .string()
+  .refine(isValidDisplayName, `display name must be at most ${IAM_LIMITS.displayNameMaxBytes} bytes`)
+  .refine(...noControl('display name'));
 export const passwordSchema = z.string().refine(isValidPassword, `password must be ${IAM_LIMITS.passwordMinBytes}-${IAM_LIMITS.passwordMaxBytes} bytes`);
 export const friendlyNameBodySchema = z
   .string()
   .min(1, 'friendly name must not be empty')
   .refine(isValidFriendlyName, `friendly name must be at most ${IAM_LIMITS.friendlyNameMaxBytes} bytes`)
-  .refine((s) => ![...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), 'friendly name must not contain control characters');
-export const fingerprintNameSchema = z.string().refine(isValidFingerprintName, `fingerprint name must be at most ${IAM_LIMITS.fingerprintNameMaxBytes} bytes`);
+  .refine(...noControl('friendly name'));
+export const fingerprintNameSchema = z
+  .string()
+  .refine(isValidFingerprintName, `fingerprint name must be at most ${IAM_LIMITS.fingerprintNameMaxBytes} bytes`)
+  .refine(...noControl('key name'));
 export const roleIdSchema = z.string().min(1).max(64);
 
 const base64url = (min: number, max: number) =>
