@@ -122,6 +122,7 @@ describe('item 17: control characters in names', () => {
     expect(again.stdout()).toContain('Cam\\x1b]0;owned\\x1b\\');
     for (const out of outputs) {
       expect(out.code, out.stderr).toBe(0);
+      // eslint-disable-next-line no-control-regex
       expect(out.stdout + out.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     }
     expect(outputs[0]!.stdout).toContain('Adm\\x1b[2J\\x0aFAKE ROW');
