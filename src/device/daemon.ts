@@ -20,6 +20,7 @@ import { registerIamRoutes } from './iam/iam-routes';
 import { registerPairingRoutes } from './pairing/pairing-routes';
 import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from './pairing/attempt-limiter';
 import { PairingWindow } from './pairing/pairing-window';
+import { DEFAULT_PROOF_LIFETIME_MS, PasswordProofs } from './pairing/password-proof';
 import type { DeviceCore, RequestContext } from './request-context';
 import { EVENTS } from '../shared/protocol/iam-api';
 import type { Logger } from '../net/log';
@@ -46,6 +47,8 @@ export interface DeviceOptions {
   iamStateFile?: string | undefined;
   limits?: Partial<ChannelLimits> | undefined;
   attemptLimits?: AttemptLimits | undefined;
+  /** How long a password proof (a finished SPAKE2 exchange) may wait for its pairing. */
+  passwordProofMs?: number | undefined;
   video?: Partial<DeviceVideoOptions> | undefined;
   /** Connect out to a lancam-relay, so clients beyond the LAN can reach the camera. */
   relay?: RelayLinkOptions | undefined;
@@ -78,6 +81,7 @@ export class DeviceDaemon implements DeviceCore {
   private listening: { host: string; port: number } | undefined;
   readonly pairingWindow = new PairingWindow();
   readonly attempts: AttemptLimiter;
+  readonly proofs: PasswordProofs;
   readonly log: Logger;
   readonly video: VideoService;
   /** Open channels, by the client key they authenticated with. */
@@ -96,6 +100,8 @@ export class DeviceDaemon implements DeviceCore {
   ) {
     this.log = options.log;
     this.attempts = new AttemptLimiter(options.attemptLimits ?? DEFAULT_ATTEMPT_LIMITS);
+    this.proofs = new PasswordProofs(options.passwordProofMs ?? DEFAULT_PROOF_LIFETIME_MS);
+    iam.onChange((state) => this.proofs.stateChanged(state));
     const video = { ...DEFAULT_VIDEO, ...options.video };
     this.video = new VideoService(this, new SharedCapture(createSource(video, this.log), this.log), video);
     this.pairingWindow.on('change', ({ open, seconds, reason }) => {
@@ -232,11 +238,20 @@ export class DeviceDaemon implements DeviceCore {
     connection.peer.on('close', () => {
       // An exchange left unfinished counts as a failed guess.
       context.passwordAuth.pending?.ticket.settle(false);
+      this.proofs.void(context.passwordAuth.proof, 'connection closed');
       this.video.connectionClosed(context);
       set.delete(context);
       if (set.size === 0) this.connections.delete(requester.fingerprint);
     });
-    connection.peer.serve((request) => this.router.dispatch(request, context));
+    connection.peer.serve(async (request) => {
+      const response = await this.router.dispatch(request, context);
+      // Any failure on a connection voids the password proof it holds.
+      if (response.status >= 400 && context.passwordAuth.proof) {
+        this.proofs.void(context.passwordAuth.proof, `a request failed (${response.status})`);
+        context.passwordAuth.proof = undefined;
+      }
+      return response;
+    });
   }
 
   private registerRoutes(): void {

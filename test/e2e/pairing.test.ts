@@ -220,6 +220,9 @@ describe('password open pairing', () => {
     expect((await passwordAuth(frank, '', 'wrong-secret')).stage).toBe('client-check');
     expect(await passwordAuth(frank, '', 'family-secret')).toMatchObject({ stage: 'finish', response: { status: 204 } });
     expect((await frank.call('POST', '/iam/pairing/password-open', { Username: 'admin' })).status).toBe(409);
+    // That attempt used the proof up (issue 10 item 1): authenticate again for the next one.
+    expect((await frank.call('POST', '/iam/pairing/password-open', { Username: 'frank' })).status).toBe(401);
+    expect(await passwordAuth(frank, '', 'family-secret')).toMatchObject({ stage: 'finish', response: { status: 204 } });
     const res = await frank.call('POST', '/iam/pairing/password-open', { Username: 'frank' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ Username: 'frank', Role: 'Standard' });

@@ -11,6 +11,7 @@ import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { sendControlCommand } from '../control-socket';
 import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
+import { DEFAULT_PROOF_LIFETIME_MS } from '../pairing/password-proof';
 import { escapeTerminalText, hasControlCharacters } from '../../shared/terminal-text';
 
 interface RunOptions {
@@ -27,6 +28,7 @@ interface RunOptions {
   handshakeTimeout: string;
   idleTimeout: string;
   maxConnectionsPerAddress: string;
+  passwordProof: string;
   source: string;
   size: string;
   fps: string;
@@ -65,6 +67,7 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--handshake-timeout <seconds>', 'time a client has from TCP connect to an open channel', String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000))
     .option('--idle-timeout <seconds>', 'close a channel that sends nothing for this long', String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
     .option('--max-connections-per-address <n>', 'open connections allowed from one source address', String(DEFAULT_LIMITS.maxConnectionsPerAddress))
+    .option('--password-proof <seconds>', 'how long a finished password exchange may wait for its pairing', String(DEFAULT_PROOF_LIFETIME_MS / 1000))
     .option('--source <source>', 'video: "pattern" (built-in test pattern), a video file, an rtsp:// URL or /dev/videoN', DEFAULT_VIDEO.source)
     .option('--size <WxH>', 'video size', `${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}`)
     .option('--fps <n>', 'video frame rate', String(DEFAULT_VIDEO.fps))
@@ -139,6 +142,7 @@ async function run(opts: RunOptions): Promise<void> {
     iamConfigFile: opts.iamConfig,
     iamStateFile: opts.iamState,
     limits,
+    passwordProofMs: parseSeconds(opts.passwordProof, '--password-proof') * 1000,
     video,
     relay: opts.relay ? { url: opts.relay, pinFingerprint: opts.relayFingerprint } : undefined,
     log,

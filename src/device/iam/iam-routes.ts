@@ -26,7 +26,7 @@ import {
 } from '../../shared/protocol/iam-api';
 import { Status } from '../../shared/protocol/status';
 import type { z } from 'zod';
-import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+import { mutateAuthorized, parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
 
 export function userView(user: IamUser): IamUserView {
   return {
@@ -107,7 +107,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
   router.on('POST', '/iam/users', async (_p, body, ctx) => {
     const { Username } = parseBody(createUserBody, body);
     requireAction(core, ctx, IamActions.CreateUser, about(Username));
-    const created = await iam.mutate((draft) => {
+    const created = await mutateAuthorized(core, ctx, IamActions.CreateUser, about(Username), (draft) => {
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `user "${Username}" exists already`);
       const user: IamUser = { Username, Fingerprints: [] };
       draft.Users.push(user);
@@ -126,7 +126,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     requireAction(core, ctx, IamActions.DeleteUser, about(username));
     const revoked = fingerprintsOf(username);
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.DeleteUser, about(username), (draft) => {
       findUser(draft, username);
       draft.Users = draft.Users.filter((u) => u.Username !== username);
       assertAdminRemains(core, draft);
@@ -140,7 +140,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const role = parseBody(roleIdSchema, body);
     requireAction(core, ctx, IamActions.SetUserRole, { ...about(username), [IamAttributeNames.IamRoleId]: role });
     if (!iam.config.Roles.some((r) => r.Id === role)) throw new RouteError(Status.NotFound, 'no-such-role', `no role "${role}"; roles: ${iam.config.Roles.map((r) => r.Id).join(', ')}`);
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserRole, { ...about(username), [IamAttributeNames.IamRoleId]: role }, (draft) => {
       findUser(draft, username).Role = role;
       assertAdminRemains(core, draft);
     });
@@ -152,7 +152,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const name = parseBody(displayNameSchema, body);
     requireAction(core, ctx, IamActions.SetUserDisplayName, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserDisplayName, about(username), (draft) => {
       findUser(draft, username).DisplayName = name;
     });
     return { status: Status.Changed };
@@ -162,7 +162,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const password = parseBody(setPasswordBody, body);
     requireAction(core, ctx, IamActions.SetUserPassword, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserPassword, about(username), (draft) => {
       const user = findUser(draft, username);
       if (password === '') delete user.Password;
       else user.Password = password;
@@ -174,7 +174,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const next = parseBody(usernameSchema, body);
     requireAction(core, ctx, IamActions.SetUserUsername, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserUsername, about(username), (draft) => {
       const user = findUser(draft, username);
       if (next !== username && draft.Users.some((u) => u.Username === next)) throw new RouteError(Status.Conflict, 'user-exists', `user "${next}" exists already`);
       user.Username = next;
@@ -188,11 +188,17 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const fingerprint = parseBody(fingerprintSchema, p.fingerprint);
     const { Name } = parseBody(setFingerprintBody, body ?? {});
     requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserFingerprint, about(username), (draft) => {
       const user = findUser(draft, username);
       const owner = draft.Users.find((u) => u.Fingerprints.some((f) => f.Fingerprint === fingerprint));
       if (owner && owner !== user) throw new RouteError(Status.Conflict, 'fingerprint-taken', `that key belongs to user "${owner.Username}"`);
       const existing = user.Fingerprints.find((f) => f.Fingerprint === fingerprint);
+      // Binding a key to a user claims that the user holds it. Nobody proves that here (the key's
+      // holder proves it by pairing with it), so only an administrator may vouch for a new key;
+      // everyone else can only rename the keys the user already has.
+      if (!existing && !isAdminRole(core, iam.userOf(ctx.requester)?.Role)) {
+        throw new RouteError(Status.Forbidden, 'proof-of-possession', 'only an administrator can add a key to a user: the holder of a new key pairs with it (an invitation), which proves they hold it');
+      }
       if (existing) {
         if (Name !== undefined) existing.Name = Name;
       } else {
@@ -206,7 +212,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const fingerprint = parseBody(fingerprintSchema, p.fingerprint);
     requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserFingerprint, about(username), (draft) => {
       const user = findUser(draft, username);
       if (!user.Fingerprints.some((f) => f.Fingerprint === fingerprint)) throw new RouteError(Status.NotFound, 'no-such-fingerprint', `user "${username}" has no such key`);
       user.Fingerprints = user.Fingerprints.filter((f) => f.Fingerprint !== fingerprint);
@@ -221,7 +227,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const { Name } = parseBody(createRemoteSecretBody, body ?? {});
     requireAction(core, ctx, IamActions.SetUserRemoteSecret, about(username));
     const issued = { Kid: randomBytes(16).toString('base64url'), Secret: randomBytes(32).toString('base64url') };
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserRemoteSecret, about(username), (draft) => {
       const user = findUser(draft, username);
       const secrets = user.RemoteSecrets ?? [];
       if (secrets.length >= 16) throw new RouteError(Status.Conflict, 'too-many-secrets', `user "${username}" has 16 remote secrets already; revoke one first`);
@@ -234,7 +240,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const kid = parseBody(kidSchema, p.kid);
     requireAction(core, ctx, IamActions.SetUserRemoteSecret, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserRemoteSecret, about(username), (draft) => {
       const user = findUser(draft, username);
       if (!user.RemoteSecrets?.some((r) => r.Kid === kid)) throw new RouteError(Status.NotFound, 'no-such-secret', `user "${username}" has no remote secret ${kid}`);
       user.RemoteSecrets = user.RemoteSecrets.filter((r) => r.Kid !== kid);
@@ -259,7 +265,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const value: unknown = parseBody(SETTINGS_KEYS[key] as z.ZodType<unknown>, body);
     requireAction(core, ctx, IamActions.SetSettings);
     if (key === 'open-pairing-role' && !iam.config.Roles.some((r) => r.Id === value)) throw new RouteError(Status.NotFound, 'no-such-role', `no role "${String(value)}"`);
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetSettings, {}, (draft) => {
       (draft as Record<string, unknown>)[SETTING_FIELDS[key]] = value;
     });
     if (key === 'local-open-pairing' && value === false) core.pairingWindow.close('local open pairing was switched off');
@@ -269,7 +275,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
   router.on('PUT', '/iam/device-info/friendly-name', async (_p, body, ctx) => {
     const name = parseBody(friendlyNameBodySchema, body);
     requireAction(core, ctx, IamActions.SetDeviceInfo);
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetDeviceInfo, {}, (draft) => {
       draft.FriendlyName = name;
     });
     core.friendlyNameChanged(name);

@@ -21,7 +21,8 @@ import {
 } from '../../shared/protocol/iam-api';
 import { Status } from '../../shared/protocol/status';
 import { userView } from '../iam/iam-routes';
-import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+import { credentialDigest, type PasswordProof } from './password-proof';
+import { mutateAuthorized, parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
 
 export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: DeviceCore): void {
   const { iam } = core;
@@ -50,7 +51,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     requireAction(core, ctx, IamActions.PairingLocalInitial);
     assertLocal(ctx, 'local initial');
     assertNotPaired(ctx);
-    const user = await iam.mutate((draft) => {
+    const user = await mutateAuthorized(core, ctx, IamActions.PairingLocalInitial, {}, (draft) => {
       claimKey(draft, ctx);
       const username = draft.InitialPairingUsername;
       const initial = username ? draft.Users.find((u) => u.Username === username) : undefined;
@@ -96,6 +97,9 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       requireAction(core, ctx, IamActions.PairingPasswordInvite);
       if (!state.PasswordInvitePairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password invite pairing is switched off on this camera');
     }
+    // A new exchange voids what the connection proved before.
+    core.proofs.void(ctx.passwordAuth.proof, 'a new exchange started');
+    ctx.passwordAuth.proof = undefined;
     if (ctx.passwordAuth.pending) {
       // An exchange left unfinished counts as a failed guess.
       ctx.passwordAuth.pending.ticket.settle(false);
@@ -124,8 +128,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       if (err instanceof Spake2Error) throw new RouteError(Status.BadRequest, 'bad-share', err.message);
       throw err;
     }
-    ctx.passwordAuth.pending = { device, username: Username, ticket };
-    ctx.passwordAuth.authenticatedAs = undefined;
+    ctx.passwordAuth.pending = { device, username: Username, credential: credentialDigest(state, Username), ticket };
     return { status: Status.Created, body: { S: Buffer.from(device.pB).toString('base64url'), Kc: Buffer.from(device.cB).toString('base64url') } };
   });
 
@@ -145,7 +148,10 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       throw err;
     }
     pending.ticket.settle(true);
-    ctx.passwordAuth.authenticatedAs = pending.username;
+    // Bound to the credential as it is now: a password, user or setting changed since the
+    // exchange started (or now) gives no proof.
+    ctx.passwordAuth.proof = core.proofs.issue(iam.state, pending.username, pending.credential);
+    if (!ctx.passwordAuth.proof) throw new RouteError(Status.Unauthorized, 'wrong-password', 'wrong username or password');
     return { status: Status.Changed };
   });
 
@@ -153,16 +159,17 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     const { Username, FingerprintName } = parseBody(passwordOpenBody, body);
     requireAction(core, ctx, IamActions.PairingPasswordOpen);
     if (!iam.state.PasswordOpenPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password open pairing is switched off on this camera');
-    if (ctx.passwordAuth.authenticatedAs !== '') throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the open pairing password first');
+    const proof = takeProof(ctx);
+    if (proof?.username !== '') throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the open pairing password first');
     assertNotPaired(ctx);
-    const user = await iam.mutate((draft) => {
+    const user = await mutateAuthorized(core, ctx, IamActions.PairingPasswordOpen, {}, (draft) => {
+      core.proofs.consume(proof, draft, '');
       claimKey(draft, ctx);
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
       const created: IamUser = { Username, Role: openPairingRole(core, draft), Fingerprints: [fingerprintEntry(ctx, FingerprintName)] };
       draft.Users.push(created);
       return created;
     });
-    ctx.passwordAuth.authenticatedAs = undefined;
     return paired(user, 'password open pairing', ctx);
   });
 
@@ -170,10 +177,12 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     const { FingerprintName } = parseBody(passwordInviteBody, body ?? {});
     requireAction(core, ctx, IamActions.PairingPasswordInvite);
     if (!iam.state.PasswordInvitePairing) throw new RouteError(Status.Forbidden, 'mode-off', 'password invite pairing is switched off on this camera');
-    const username = ctx.passwordAuth.authenticatedAs;
+    const proof = takeProof(ctx);
+    const username = proof?.username;
     if (!username) throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the invitation password first');
     assertNotPaired(ctx);
-    const user = await iam.mutate((draft) => {
+    const user = await mutateAuthorized(core, ctx, IamActions.PairingPasswordInvite, {}, (draft) => {
+      core.proofs.consume(proof, draft, username);
       claimKey(draft, ctx);
       const invited = draft.Users.find((u) => u.Username === username);
       // The invitation was withdrawn or used in the meantime.
@@ -183,9 +192,15 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       delete invited.Password;
       return invited;
     });
-    ctx.passwordAuth.authenticatedAs = undefined;
     return paired(user, 'password invite pairing', ctx);
   });
+}
+
+/** A proof is used by the attempt that reads it, whatever the attempt's outcome. */
+function takeProof(ctx: RequestContext): PasswordProof | undefined {
+  const proof = ctx.passwordAuth.proof;
+  ctx.passwordAuth.proof = undefined;
+  return proof;
 }
 
 function openPairingRole(core: DeviceCore, draft: IamState): string {
