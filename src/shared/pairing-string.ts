@@ -84,10 +84,11 @@ export function parsePairingString(text: string): PairingString {
   }
   const result: Partial<Record<keyof PairingString, string>> = {};
   const seen = new Set<string>();
-  for (const part of trimmed.split(',')) {
+  for (const [index, part] of trimmed.split(',').entries()) {
     if (part.length === 0) throw new PairingStringError('pairing string has an empty part (two commas in a row, or one at an end)');
     const eq = part.indexOf('=');
-    if (eq < 0) throw new PairingStringError(`pairing string: "${truncate(part)}" is not key=value (expected p=…,d=…,u=…,pwd=…,fp=…)`);
+    // The part is not echoed: it may be a piece of the password.
+    if (eq < 0) throw new PairingStringError(`pairing string: part ${index + 1} is not key=value (expected p=…,d=…,u=…,pwd=…,fp=…)`);
     const key = part.slice(0, eq);
     const value = part.slice(eq + 1);
     if (key.length === 0) throw new PairingStringError('pairing string: a part starts with "=" (no key)');
@@ -114,8 +115,4 @@ export function formatPairingString(pairing: PairingString): string {
     parts.push(`${key}=${checkValue(key, value)}`);
   }
   return parts.join(',');
-}
-
-function truncate(text: string): string {
-  return text.length > 24 ? `${text.slice(0, 24)}…` : text;
 }
