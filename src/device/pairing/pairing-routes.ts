@@ -4,7 +4,7 @@
  * 201 paired, 400 bad input, 401 not password-authenticated / wrong password, 403 not allowed or
  * mode off or window closed, 409 already paired / name taken, 429 too many guesses.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Spake2ConfirmationError, Spake2Device, Spake2Error } from '../../net/pairing/spake2';
 import { RouteError, type RpcRouter } from '../../net/rpc-router';
 import { IamActions } from '../../shared/iam/actions';
@@ -105,14 +105,16 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       ctx.passwordAuth.pending.ticket.settle(false);
       ctx.passwordAuth.pending = undefined;
     }
-    const ticket = core.attempts.begin(ctx.requester.remoteAddress);
-    if (!ticket.ok) {
-      core.log.warn(`password guess refused (${ticket.scope} budget spent) for ${ctx.requester.remoteAddress}`);
-      throw new RouteError(Status.TooManyRequests, 'too-many-attempts', `too many password attempts; try again in ${ticket.retryAfterSeconds} s`);
-    }
     // An unknown user, or one without a password, runs the same exchange with a password nobody
     // knows: the answer looks the same and fails the same way as a wrong password.
     const real = Username === '' ? state.OpenPairingPassword : state.Users.find((u) => u.Username === Username)?.Password;
+    // Each password has its own guess budget (a new invitation starts afresh); an unknown
+    // username has one like a real one, so the budgets do not tell which usernames exist.
+    const ticket = core.attempts.begin(ctx.requester.remoteAddress, guessBudgetKey(Username, real));
+    if (!ticket.ok) {
+      core.log.warn(`password guess refused (${ticket.scope} budget spent) for "${Username || '(open pairing)'}" from ${ctx.requester.remoteAddress}`);
+      throw new RouteError(Status.TooManyRequests, 'too-many-attempts', `too many password attempts; try again in ${ticket.retryAfterSeconds} s`);
+    }
     const password = real ? real : randomBytes(24).toString('base64');
     let device: Spake2Device;
     try {
@@ -194,6 +196,11 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     });
     return paired(user, 'password invite pairing', ctx);
   });
+}
+
+/** The guess budget a password attempt is charged to: one per username and password. */
+function guessBudgetKey(username: string, password: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify([username, password ?? null])).digest('hex');
 }
 
 /** A proof is used by the attempt that reads it, whatever the attempt's outcome. */
