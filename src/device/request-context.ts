@@ -10,6 +10,8 @@ import type { IamService, Requester } from './iam/iam-service';
 import type { AttemptLimiter, AttemptTicket } from './pairing/attempt-limiter';
 import type { PairingWindow } from './pairing/pairing-window';
 import type { PasswordProofs, PasswordProof } from './pairing/password-proof';
+import type { LocalOpenGuard } from './pairing/local-open-guard';
+import type { PairingRecord } from '../shared/protocol/iam-api';
 import type { Logger } from '../net/log';
 import type { IamState } from '../shared/iam/schema';
 
@@ -35,6 +37,9 @@ export interface DeviceCore {
   readonly pairingWindow: PairingWindow;
   readonly attempts: AttemptLimiter;
   readonly proofs: PasswordProofs;
+  readonly localOpen: LocalOpenGuard;
+  /** A key paired: tell the console and the administrators (with the undo). */
+  pairingRecorded(record: PairingRecord): void;
   readonly log: Logger;
   /** Tells the connections of these client keys that their access changed (and re-checks streams). */
   accessChanged(fingerprints: readonly string[], reason: string): void;

@@ -18,6 +18,7 @@ import {
   passwordAuthStartBody,
   passwordInviteBody,
   passwordOpenBody,
+  type PairingRecord,
 } from '../../shared/protocol/iam-api';
 import { Status } from '../../shared/protocol/status';
 import { userView } from '../iam/iam-routes';
@@ -41,8 +42,19 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     if (owner) throw new RouteError(Status.Conflict, 'already-paired', `this client is already paired as "${owner.Username}"`);
   };
   const fingerprintEntry = (ctx: RequestContext, name: string | undefined) => ({ Fingerprint: ctx.requester.fingerprint, ...(name !== undefined ? { Name: name } : {}) });
-  const paired = (user: IamUser, mode: string, ctx: RequestContext) => {
-    core.log.info(`paired ${ctx.requester.fingerprint.slice(0, 12)}… from ${ctx.requester.remoteAddress} as "${user.Username}" (${user.Role ?? 'no role'}) by ${mode}`);
+  const paired = (user: IamUser, mode: PairingRecord['Mode'], ctx: RequestContext, created: boolean) => {
+    const key = user.Fingerprints.find((f) => f.Fingerprint === ctx.requester.fingerprint);
+    // The console and the administrators see the whole key that paired, with the undo.
+    core.pairingRecorded({
+      At: new Date().toISOString(),
+      Username: user.Username,
+      ...(user.Role !== undefined ? { Role: user.Role } : {}),
+      Fingerprint: ctx.requester.fingerprint,
+      ...(key?.Name !== undefined ? { FingerprintName: key.Name } : {}),
+      Mode: mode,
+      RemoteAddress: ctx.requester.remoteAddress,
+      CreatedUser: created,
+    });
     return { status: Status.Created, body: userView(user) };
   };
 
@@ -64,7 +76,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       draft.LocalInitialPairing = false;
       return initial;
     });
-    return paired(user, 'local initial pairing', ctx);
+    return paired(user, 'local-initial', ctx, false);
   });
 
   router.on('POST', '/iam/pairing/local-open', async (_p, body, ctx) => {
@@ -72,9 +84,10 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     requireAction(core, ctx, IamActions.PairingLocalOpen);
     assertLocal(ctx, 'local open');
     if (!iam.state.LocalOpenPairing) throw new RouteError(Status.Forbidden, 'mode-off', 'local open pairing is switched off on this camera');
-    if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window is closed: press the pairing button on the camera, then try again');
     assertNotPaired(ctx);
-    const user = await iam.mutate((draft) => {
+    // Waits out the overlap check (window open long enough, no other key trying); 403 or 409.
+    await core.localOpen.admit(ctx.requester.fingerprint);
+    const user = await mutateAuthorized(core, ctx, IamActions.PairingLocalOpen, {}, (draft) => {
       claimKey(draft, ctx);
       if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window closed');
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
@@ -83,8 +96,9 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       return created;
     });
     // WPS-like: one button press, one pairing.
+    core.localOpen.used(ctx.requester.fingerprint);
     core.pairingWindow.close(`used to pair "${user.Username}"`);
-    return paired(user, 'local open pairing', ctx);
+    return paired(user, 'local-open', ctx, true);
   });
 
   router.on('POST', '/iam/pairing/password-auth/start', (_p, body, ctx) => {
@@ -172,7 +186,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       draft.Users.push(created);
       return created;
     });
-    return paired(user, 'password open pairing', ctx);
+    return paired(user, 'password-open', ctx, true);
   });
 
   router.on('POST', '/iam/pairing/password-invite', async (_p, body, ctx) => {
@@ -194,7 +208,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       delete invited.Password;
       return invited;
     });
-    return paired(user, 'password invite pairing', ctx);
+    return paired(user, 'password-invite', ctx, false);
   });
 }
 

@@ -27,6 +27,8 @@
  *   POST   /iam/pairing/password-auth/finish {Kc}                   204 | 401 | 429
  *   POST   /iam/pairing/password-open   {Username, FingerprintName?} 201 | 401 | 403 | 409
  *   POST   /iam/pairing/password-invite {FingerprintName?}          201 | 401 | 403
+ *   GET    /iam/pairing/recent                        205 PairingRecord[] (administrators)
+ *   DELETE /iam/pairing/recent/last                   202 (undo the last pairing) | 404 | 409
  *
  * Binary values (SPAKE2 points and MACs) are base64url strings.
  */
@@ -129,4 +131,22 @@ export const EVENTS = {
   accessChanged: 'access-changed',
   /** The device's friendly name changed: {FriendlyName}. */
   deviceInfo: 'device-info',
+  /** To administrators: a key paired (PairingRecord). */
+  paired: 'paired',
+  /** To administrators: local open pairing looks contested: {Reason, Fingerprints}. */
+  pairingAlert: 'pairing-alert',
 } as const;
+
+/** One pairing the camera made (GET /iam/pairing/recent, the `paired` event). */
+export const pairingRecordSchema = z.object({
+  At: z.string(),
+  Username: usernameSchema,
+  Role: z.string().optional(),
+  Fingerprint: fingerprintSchema,
+  FingerprintName: z.string().optional(),
+  Mode: z.enum(['local-initial', 'local-open', 'password-open', 'password-invite']),
+  RemoteAddress: z.string(),
+  /** The pairing created the user (local open, password open), rather than adding a key to one. */
+  CreatedUser: z.boolean(),
+});
+export type PairingRecord = z.infer<typeof pairingRecordSchema>;
