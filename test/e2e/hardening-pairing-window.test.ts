@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { groupFingerprint } from '../../src/shared/fingerprint';
-import { cleanupAll, REPO, startDevice, type DeviceProcess } from '../helpers/processes';
+import { cleanupAll, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
 import { adminOf, deviceClient, type RawClient } from '../helpers/raw-client';
 
 const run = promisify(execFile);
@@ -133,5 +133,25 @@ describe('item 2: the pairing window', () => {
     // An administrator can undo the last pairing over the API as well.
     expect((await admin.call('DELETE', '/iam/pairing/recent/last')).status).toBe(202);
     expect(((await admin.call('GET', '/iam/users')).body as string[]).sort()).toEqual(['admin']);
+  });
+
+  it('lancam pairings shows administrators the key that paired and undoes it in one step', async () => {
+    const device = await startDevice({ mdns: false, args: ['--pairing-settle', '0.3'] });
+    const home = await tempDir('lancam-home-');
+    const address = `127.0.0.1:${device.port}`;
+    expect((await runCli(['pair', '--address', address], { home })).code).toBe(0);
+    await deviceCommand(device, 'pair-window', '--seconds', '60');
+    const eve = await deviceClient(device, { localAddress: '127.0.0.77' });
+    expect((await eve.call('POST', '/iam/pairing/local-open', { Username: 'eve', FingerprintName: 'kitchen tablet' })).status).toBe(201);
+    const list = await runCli(['pairings', '--address', address], { home });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('"eve" (Guest) by local-open from 127.0.0.77');
+    expect(list.stdout).toContain(`key  ${groupFingerprint(eve.identity.fingerprint)}  "kitchen tablet"`);
+    expect(list.stdout).toContain('--undo-last');
+    const undo = await runCli(['pairings', '--address', address, '--undo-last'], { home });
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(undo.stdout).toContain('Undone.');
+    expect(undo.stdout).not.toContain('"eve"');
+    expect((await eve.call('GET', '/iam/me')).status).toBe(404);
   });
 });

@@ -15,7 +15,8 @@ import { AppService } from '../app/app-service';
 import { RemoteAccessStore } from '../remote/remote-access-store';
 import { openRelayTransport } from '../remote/relay-transport';
 import { formatRemoteAccess, parseRemoteAccess } from '../../shared/remote-access-string';
-import { remoteSecretIssuedSchema } from '../../shared/protocol/iam-api';
+import { pairingRecordSchema, remoteSecretIssuedSchema } from '../../shared/protocol/iam-api';
+import { z } from 'zod';
 import { UiServer } from '../ui-server/ui-server';
 import { CameraViewer } from '../video/camera-viewer';
 import { writePng } from '../video/snapshot';
@@ -259,6 +260,24 @@ function buildProgram(setJson: (json: boolean) => void): Command {
       );
     });
   });
+
+  deviceCommand('pairings', 'the pairings a camera made since it started: who, how, from where, and the whole key (administrators)')
+    .option('--undo-last', 'remove what the most recent pairing added (the user it created, or the key it added)')
+    .action(async (device: string | undefined, opts: DeviceOptions & { undoLast?: boolean }) => {
+      const ctx = await context();
+      await withSession(ctx, device, opts, async (session) => {
+        if (opts.undoLast) await session.call('DELETE', '/iam/pairing/recent/last', undefined);
+        const recent = await session.call('GET', '/iam/pairing/recent', undefined, z.array(pairingRecordSchema));
+        const lines = recent.map((r) =>
+          [
+            `${r.At}  "${r.Username}" (${r.Role ?? 'no role'}) by ${r.Mode} from ${r.RemoteAddress}`,
+            `  key  ${groupFingerprint(r.Fingerprint)}${r.FingerprintName !== undefined ? `  "${r.FingerprintName}"` : ''}`,
+          ].join('\n'),
+        );
+        const hint = recent.length > 0 && recent.at(-1)!.Mode !== 'local-initial' ? `\nNot who you expected? Undo the last one: lancam pairings ${device ?? `--address ${opts.address ?? ''}`} --undo-last` : '';
+        ctx.out.result(`${opts.undoLast ? 'Undone.\n' : ''}${recent.length === 0 ? 'No pairings since the camera started.' : lines.join('\n')}${hint}`, recent);
+      });
+    });
 
   const user = program.command('user').description('manage the users of a camera (invite, rm, role)');
 
