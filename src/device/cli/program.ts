@@ -218,6 +218,7 @@ async function run(opts: RunOptions): Promise<void> {
   } else {
     lines.push(`Paired users: ${state.Users.filter((u) => u.Fingerprints.length > 0).length}. To add someone: lancam user invite ${daemon.deviceId} <username> --role Guest`);
   }
+  if (process.stdin.isTTY) lines.push('Press u here to undo the last pairing (if the key shown is not the one you expected).');
   lines.push(`Pairing button: ${process.stdin.isTTY ? 'press p here, ' : ''}run "lancam-device pair-window${opts.stateDir === defaultStateDir() ? '' : ` --state-dir ${opts.stateDir}`}", or send SIGUSR1 (pid ${process.pid})`);
   process.stdout.write(`${lines.map((l) => escapeTerminalText(l)).join('\n')}\n`);
 
