@@ -72,7 +72,9 @@ async function stopDevice(daemon: DeviceDaemon): Promise<void> {
 
 async function startDevice(root: string): Promise<{ daemon: DeviceDaemon; address: { host: string; port: number } }> {
   const stateDir = await mkdtemp(path.join(root, 'dev-'));
-  const daemon = await DeviceDaemon.open({ stateDir, host: LOOPBACK, port: 0, mdnsInterface: null, log: createLogger({ quiet: true }) });
+  // The local-open settle time (10 s by default, a deliberate wait for a rival key) is not what
+  // this measures: it is set to nothing here.
+  const daemon = await DeviceDaemon.open({ stateDir, host: LOOPBACK, port: 0, mdnsInterface: null, localOpenTiming: { settleMs: 0, quietMs: 0 }, announce: () => undefined, log: createLogger({ quiet: true }) });
   const address = await daemon.start();
   running.add(daemon);
   if (address.host !== LOOPBACK) throw new Error(`device listens on ${address.host}, expected ${LOOPBACK}`);

@@ -281,8 +281,9 @@ export async function pair(options: PairOptions): Promise<PairResult> {
         step(`pairing as "${name}" (local open pairing)`);
         await call(session, 'POST', '/iam/pairing/local-open', { Username: name, FingerprintName: fingerprintName }, undefined, {
           [Status.NotFound]: 'local open pairing is switched off on this camera',
-          [Status.Forbidden]: WINDOW_CLOSED_MESSAGE,
-          [Status.Conflict]: `that username is taken: "${name}"; choose another with --username`,
+          // The camera's own words when the window was contested (overlap) or used by another key.
+          [Status.Forbidden]: (device) => (/was used/.test(device) ? `the camera refused: ${device}` : WINDOW_CLOSED_MESSAGE),
+          [Status.Conflict]: (device) => (/more than one client/.test(device) ? `the camera refused: ${device}` : `that username is taken: "${name}"; choose another with --username`),
         });
         break;
       }
@@ -360,12 +361,13 @@ async function getMeIfPaired(session: DeviceSession): Promise<IamUserView | unde
 }
 
 /** A call whose failures get pairing-specific messages (429 is always "too many attempts"). */
-async function call<T>(session: DeviceSession, method: Method, path: string, body: unknown, schema: z.ZodType<T> | undefined, messages: Partial<Record<number, string>>): Promise<T> {
+async function call<T>(session: DeviceSession, method: Method, path: string, body: unknown, schema: z.ZodType<T> | undefined, messages: Partial<Record<number, string | ((device: string) => string)>>): Promise<T> {
   try {
     return await session.call(method, path, body, schema);
   } catch (err) {
     if (err instanceof CompanionError && typeof err.status === 'number') {
-      const message = err.status === Status.TooManyRequests ? THROTTLED_MESSAGE : messages[err.status];
+      const entry = messages[err.status];
+      const message = err.status === Status.TooManyRequests ? THROTTLED_MESSAGE : typeof entry === 'function' ? entry(err.message) : entry;
       if (message) throw new CompanionError(err.status, message);
     }
     throw err;

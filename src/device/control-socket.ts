@@ -16,6 +16,7 @@ export const CONTROL_SOCKET_NAME = 'control.sock';
 const commandSchema = z.discriminatedUnion('command', [
   z.strictObject({ command: z.literal('pair-window'), seconds: z.number().int().min(1).max(MAX_WINDOW_SECONDS) }),
   z.strictObject({ command: z.literal('status') }),
+  z.strictObject({ command: z.literal('unpair-last') }),
 ]);
 export type ControlCommand = z.infer<typeof commandSchema>;
 export type ControlAnswer = { ok: true; [key: string]: unknown } | { ok: false; error: string };
@@ -34,7 +35,7 @@ export class ControlServer {
     readonly path: string,
   ) {}
 
-  static async listen(stateDir: string, handle: (command: ControlCommand) => ControlAnswer): Promise<ControlServer> {
+  static async listen(stateDir: string, handle: (command: ControlCommand) => ControlAnswer | Promise<ControlAnswer>): Promise<ControlServer> {
     const file = controlSocketPath(stateDir);
     if (Buffer.byteLength(file) > 100) throw new ControlSocketError(`the state directory path is too long for a control socket (${file})`);
     // A socket file left by a daemon that died: remove it; one that answers: refuse to start.
@@ -60,22 +61,26 @@ export class ControlServer {
   }
 }
 
-function serve(socket: net.Socket, handle: (command: ControlCommand) => ControlAnswer): void {
+function serve(socket: net.Socket, handle: (command: ControlCommand) => ControlAnswer | Promise<ControlAnswer>): void {
   socket.setTimeout(5000, () => socket.destroy());
   let buffer = '';
+  let answered = false;
   socket.on('data', (chunk: Buffer) => {
+    if (answered) return;
     buffer += chunk.toString('utf8');
     if (buffer.length > 4096) return void socket.destroy();
     const newline = buffer.indexOf('\n');
     if (newline < 0) return;
-    let answer: ControlAnswer;
-    try {
-      const parsed = commandSchema.safeParse(JSON.parse(buffer.slice(0, newline)));
-      answer = parsed.success ? handle(parsed.data) : { ok: false, error: `bad command: ${parsed.error.issues[0]?.message ?? ''}` };
-    } catch (err) {
-      answer = { ok: false, error: err instanceof SyntaxError ? 'bad command: not JSON' : (err as Error).message };
-    }
-    socket.end(`${JSON.stringify(answer)}\n`);
+    answered = true;
+    const answer = (async (): Promise<ControlAnswer> => {
+      try {
+        const parsed = commandSchema.safeParse(JSON.parse(buffer.slice(0, newline)));
+        return parsed.success ? await handle(parsed.data) : { ok: false, error: `bad command: ${parsed.error.issues[0]?.message ?? ''}` };
+      } catch (err) {
+        return { ok: false, error: err instanceof SyntaxError ? 'bad command: not JSON' : (err as Error).message };
+      }
+    })();
+    void answer.then((a) => socket.end(`${JSON.stringify(a)}\n`));
   });
   socket.on('error', () => undefined);
 }

@@ -20,6 +20,11 @@ import { registerIamRoutes } from './iam/iam-routes';
 import { registerPairingRoutes } from './pairing/pairing-routes';
 import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from './pairing/attempt-limiter';
 import { PairingWindow } from './pairing/pairing-window';
+import { DEFAULT_PROOF_LIFETIME_MS, PasswordProofs } from './pairing/password-proof';
+import { DEFAULT_LOCAL_OPEN_TIMING, LocalOpenGuard, type LocalOpenTiming } from './pairing/local-open-guard';
+import { describePairing, PairingHistory, registerPairingHistoryRoutes, undoPairing } from './pairing/pairing-history';
+import { groupFingerprint } from '../shared/fingerprint';
+import type { PairingRecord } from '../shared/protocol/iam-api';
 import type { DeviceCore, RequestContext } from './request-context';
 import { EVENTS } from '../shared/protocol/iam-api';
 import type { Logger } from '../net/log';
@@ -48,6 +53,14 @@ export interface DeviceOptions {
   iamStateFile?: string | undefined;
   limits?: Partial<ChannelLimits> | undefined;
   attemptLimits?: AttemptLimits | undefined;
+  /** How long a password proof (a finished SPAKE2 exchange) may wait for its pairing. */
+  passwordProofMs?: number | undefined;
+  /** The local-open overlap check's timing (see local-open-guard.ts). */
+  localOpenTiming?: Partial<LocalOpenTiming> | undefined;
+  /** What the person at the camera must read (pairings, overlap alarms); default: the log. */
+  announce?: ((lines: string[]) => void) | undefined;
+  /** How the console tells its user to undo the last pairing. */
+  undoHint?: string | undefined;
   video?: Partial<DeviceVideoOptions> | undefined;
   /** Notification categories users may subscribe to (PUT /iam/users/{u}/notification-categories). */
   notificationCategories?: readonly string[] | undefined;
@@ -91,6 +104,9 @@ export class DeviceDaemon implements DeviceCore {
   private listening: { host: string; port: number } | undefined;
   readonly pairingWindow = new PairingWindow();
   readonly attempts: AttemptLimiter;
+  readonly proofs: PasswordProofs;
+  readonly localOpen: LocalOpenGuard;
+  readonly pairingHistory = new PairingHistory();
   readonly log: Logger;
   readonly video: VideoService;
   /** Open channels, by the client key they authenticated with. */
@@ -109,11 +125,36 @@ export class DeviceDaemon implements DeviceCore {
   ) {
     this.log = options.log;
     this.attempts = new AttemptLimiter(options.attemptLimits ?? DEFAULT_ATTEMPT_LIMITS);
+    this.proofs = new PasswordProofs(options.passwordProofMs ?? DEFAULT_PROOF_LIFETIME_MS);
+    iam.onChange((state) => this.proofs.stateChanged(state));
     const video = { ...DEFAULT_VIDEO, ...options.video };
     this.video = new VideoService(this, new SharedCapture(createSource(video, this.log), this.log), video);
+    this.localOpen = new LocalOpenGuard(
+      this.pairingWindow,
+      {
+        overlap: (fingerprints) => {
+          this.announce([
+            `PAIRING REFUSED: ${fingerprints.length} different keys tried local open pairing in one window; nobody was paired and the window is closed.`,
+            ...fingerprints.map((f) => `  key   ${groupFingerprint(f)}`),
+            '  If only you were pairing, someone else on the network tried as well. Press the pairing button again when ready.',
+          ]);
+          this.broadcastToManagers(EVENTS.pairingAlert, { Reason: 'overlap', Fingerprints: fingerprints });
+        },
+        lateAttempt: (fingerprint, usedBy) => {
+          const last = this.pairingHistory.last;
+          this.announce([
+            `WARNING: the key ${groupFingerprint(fingerprint)} tried local open pairing after the window was used by ${groupFingerprint(usedBy)}${last ? ` ("${last.Username}")` : ''}.`,
+            `  If that was the person you meant to pair, the pairing went to someone else: ${this.undoHint}`,
+          ]);
+          this.broadcastToManagers(EVENTS.pairingAlert, { Reason: 'late-attempt', Fingerprints: [fingerprint], PairedFingerprint: usedBy });
+        },
+      },
+      { ...DEFAULT_LOCAL_OPEN_TIMING, ...options.localOpenTiming },
+    );
     this.pairingWindow.on('change', ({ open, seconds, reason }) => {
       this.log.info(open ? `pairing window OPEN for ${seconds} s (${reason}): local open pairing is possible` : `pairing window closed (${reason})`);
-      this.broadcast(EVENTS.pairingWindow, { open, seconds });
+      // Only those who manage pairing are told: a parked attacker must not learn when to strike.
+      this.broadcastToManagers(EVENTS.pairingWindow, { open, seconds, reason });
     });
   }
 
@@ -143,6 +184,7 @@ export class DeviceDaemon implements DeviceCore {
     daemon.registerRoutes();
     registerIamRoutes(router, daemon);
     registerPairingRoutes(router, daemon);
+    registerPairingHistoryRoutes(router, daemon, daemon.pairingHistory);
     daemon.video.register(router);
     server.on('connection', (connection) => daemon.onConnection(connection));
     server.on('rejected', ({ remoteAddress, reason }) => options.log.info(`refused connection from ${remoteAddress}: ${reason}`));
@@ -170,7 +212,14 @@ export class DeviceDaemon implements DeviceCore {
   }
 
   async start(): Promise<{ host: string; port: number }> {
-    this.control = await ControlServer.listen(this.paths.stateDir, (command) => {
+    this.control = await ControlServer.listen(this.paths.stateDir, async (command) => {
+      if (command.command === 'unpair-last') {
+        try {
+          return { ok: true, done: await this.unpairLast() };
+        } catch (err) {
+          return { ok: false, error: (err as Error).message };
+        }
+      }
       if (command.command === 'pair-window') {
         this.pairingWindow.open(command.seconds, 'lancam-device pair-window');
         return { ok: true, seconds: command.seconds };
@@ -223,7 +272,10 @@ export class DeviceDaemon implements DeviceCore {
     if (s.LocalInitialPairing && requester.isLocal && initialUser && initialUser.Fingerprints.length === 0 && allowed(IamActions.PairingLocalInitial)) {
       modes.push('local-initial');
     }
-    if (s.LocalOpenPairing && openRole && requester.isLocal && this.pairingWindow.isOpen && allowed(IamActions.PairingLocalOpen)) modes.push('local-open');
+    // Whether the window is open is for those who manage pairing; to everyone else local open
+    // is offered whenever it is on (the attempt says whether the window is open).
+    const windowOpen = this.pairingWindow.isOpen || !this.managesPairing(requester);
+    if (s.LocalOpenPairing && openRole && requester.isLocal && windowOpen && allowed(IamActions.PairingLocalOpen)) modes.push('local-open');
     if (s.PasswordOpenPairing && openRole && s.OpenPairingPassword && allowed(IamActions.PairingPasswordOpen)) modes.push('password-open');
     if (s.PasswordInvitePairing && allowed(IamActions.PairingPasswordInvite)) modes.push('password-invite');
     return modes;
@@ -242,6 +294,43 @@ export class DeviceDaemon implements DeviceCore {
     }
     // Running streams are re-checked at once: a removed user or a lost role stops watching now.
     this.video.recheck();
+  }
+
+  pairingRecorded(record: PairingRecord): void {
+    this.pairingHistory.add(record);
+    this.log.info(`paired ${record.Fingerprint} from ${record.RemoteAddress} as "${record.Username}" (${record.Role ?? 'no role'}) by ${record.Mode} pairing`);
+    this.announce(describePairing(record, record.Mode === 'local-initial' ? undefined : this.undoHint));
+    this.broadcastToManagers(EVENTS.paired, record);
+  }
+
+  /** The one-step undo of the most recent pairing (console key, control socket). */
+  async unpairLast(): Promise<string> {
+    const last = this.pairingHistory.last;
+    if (!last) throw new Error('no pairing since the camera started');
+    const done = await undoPairing(this, last);
+    this.pairingHistory.drop(last);
+    this.announce([`UNDONE: ${done}`]);
+    return done;
+  }
+
+  private get undoHint(): string {
+    return this.options.undoHint ?? 'remove it with "lancam-device unpair-last", or an administrator runs "lancam user rm"';
+  }
+
+  private announce(lines: string[]): void {
+    if (this.options.announce) this.options.announce(lines);
+    else for (const line of lines) this.log.warn(line);
+  }
+
+  /** Whether this connection may manage pairing (is told about the window and about pairings). */
+  private managesPairing(requester: Requester): boolean {
+    return this.iam.authorize(requester, IamActions.SetSettings).effect === 'allow';
+  }
+
+  private broadcastToManagers(event: string, body: unknown): void {
+    for (const set of this.connections.values()) {
+      for (const context of set) if (this.managesPairing(context.requester)) context.connection.peer.emitEvent(event, body);
+    }
   }
 
   friendlyNameChanged(name: string): void {
@@ -266,11 +355,20 @@ export class DeviceDaemon implements DeviceCore {
     connection.peer.on('close', () => {
       // An exchange left unfinished counts as a failed guess.
       context.passwordAuth.pending?.ticket.settle(false);
+      this.proofs.void(context.passwordAuth.proof, 'connection closed');
       this.video.connectionClosed(context);
       set.delete(context);
       if (set.size === 0) this.connections.delete(requester.fingerprint);
     });
-    connection.peer.serve((request) => this.router.dispatch(request, context));
+    connection.peer.serve(async (request) => {
+      const response = await this.router.dispatch(request, context);
+      // Any failure on a connection voids the password proof it holds.
+      if (response.status >= 400 && context.passwordAuth.proof) {
+        this.proofs.void(context.passwordAuth.proof, `a request failed (${response.status})`);
+        context.passwordAuth.proof = undefined;
+      }
+      return response;
+    });
   }
 
   private registerRoutes(): void {
@@ -294,7 +392,7 @@ export class DeviceDaemon implements DeviceCore {
       const order: PairingMode[] = ['password-open', 'local-open', 'password-invite', 'local-initial'];
       const body: PairingInfoWire = {
         Modes: order.filter((m) => modes.includes(m)).map((m) => NABTO_PAIRING_MODE_NAMES[m]),
-        ...(modes.includes('local-open') ? { PairingWindowSeconds: this.pairingWindow.secondsLeft } : {}),
+        ...(modes.includes('local-open') && this.managesPairing(requester) ? { PairingWindowSeconds: this.pairingWindow.secondsLeft } : {}),
         NabtoVersion: `lancam/${PROTOCOL_VERSION}`,
         AppName: APP_NAME,
         AppVersion: APP_VERSION,

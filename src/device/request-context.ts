@@ -9,13 +9,17 @@ import type { z } from 'zod';
 import type { IamService, Requester } from './iam/iam-service';
 import type { AttemptLimiter, AttemptTicket } from './pairing/attempt-limiter';
 import type { PairingWindow } from './pairing/pairing-window';
+import type { PasswordProofs, PasswordProof } from './pairing/password-proof';
+import type { LocalOpenGuard } from './pairing/local-open-guard';
+import type { PairingRecord } from '../shared/protocol/iam-api';
 import type { Logger } from '../net/log';
+import type { IamState } from '../shared/iam/schema';
 
 export interface PasswordAuthState {
   /** An exchange started on this connection and not finished yet. */
-  pending?: { device: Spake2Device; username: string; ticket: Extract<AttemptTicket, { ok: true }> } | undefined;
-  /** The username this connection proved the password of ("" = the open pairing password). */
-  authenticatedAs?: string | undefined;
+  pending?: { device: Spake2Device; username: string; credential: string | undefined; ticket: Extract<AttemptTicket, { ok: true }> } | undefined;
+  /** What this connection proved: a password of one credential, for one pairing, for seconds. */
+  proof?: PasswordProof | undefined;
 }
 
 export interface RequestContext {
@@ -32,6 +36,10 @@ export interface DeviceCore {
   readonly iam: IamService;
   readonly pairingWindow: PairingWindow;
   readonly attempts: AttemptLimiter;
+  readonly proofs: PasswordProofs;
+  readonly localOpen: LocalOpenGuard;
+  /** A key paired: tell the console and the administrators (with the undo). */
+  pairingRecorded(record: PairingRecord): void;
   readonly log: Logger;
   /** The notification categories users may subscribe to (Nabto's nm_iam_set_notification_categories). */
   readonly notificationCategories: readonly string[];
@@ -55,4 +63,18 @@ export function requireAction(core: DeviceCore, context: RequestContext, action:
   if (core.iam.authorize(context.requester, action, attributes).effect !== 'allow') {
     throw new RouteError(Status.Forbidden, 'forbidden', `not allowed: ${action}`);
   }
+}
+
+/**
+ * A state change made on behalf of a requester: the action is checked when the request arrives
+ * (a quick 403) and again inside the write, against the state the change is applied to. Changes
+ * run one at a time, so a request queued behind a change that took the requester's right away
+ * (a demotion, a removal) is refused, not written.
+ */
+export function mutateAuthorized<T>(core: DeviceCore, context: RequestContext, action: string, attributes: Record<string, string>, change: (draft: IamState) => T): Promise<T> {
+  requireAction(core, context, action, attributes);
+  return core.iam.mutate((draft) => {
+    requireAction(core, context, action, attributes);
+    return change(draft);
+  });
 }

@@ -35,6 +35,23 @@ export function fingerprintOfCertificate(cert: X509Certificate): string {
   return fingerprintOfPublicKey(cert.publicKey);
 }
 
+/**
+ * What kind of key this is, when it is not the ECDSA P-256 every lancam peer uses ("RSA",
+ * "Ed25519", "EC secp384r1"); undefined for P-256.
+ */
+export function nonP256KeyKind(key: KeyObject): string | undefined {
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return undefined;
+  if (key.asymmetricKeyType === 'ec') return `EC ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown curve'}`;
+  const names: Record<string, string> = { rsa: 'RSA', 'rsa-pss': 'RSA-PSS', ed25519: 'Ed25519', ed448: 'Ed448', dsa: 'DSA' };
+  return names[key.asymmetricKeyType ?? ''] ?? key.asymmetricKeyType ?? 'unknown';
+}
+
+/** Why a peer's certificate is not acceptable (its key is not P-256), or undefined when it is. */
+export function certificateKeyProblem(cert: X509Certificate): string | undefined {
+  const kind = nonP256KeyKind(cert.publicKey);
+  return kind === undefined ? undefined : `its key is ${kind}; lancam accepts only ECDSA P-256 keys`;
+}
+
 export function generatePrivateKey(): KeyObject {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 }
@@ -47,10 +64,8 @@ export function parsePrivateKeyPem(pem: string, source = 'key'): KeyObject {
   } catch (err) {
     throw new KeyFileError(`${source}: not a PEM private key (${(err as Error).message})`);
   }
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    const kind = key.asymmetricKeyType === 'ec' ? `EC ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType;
-    throw new KeyFileError(`${source}: expected an ECDSA P-256 key, got ${kind}`);
-  }
+  const kind = nonP256KeyKind(key);
+  if (kind !== undefined) throw new KeyFileError(`${source}: expected an ECDSA P-256 key, got ${kind}`);
   return key;
 }
 

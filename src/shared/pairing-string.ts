@@ -122,14 +122,15 @@ function isUrlForm(text: string): boolean {
 function urlPairs(text: string): [string, string][] {
   const query = text.slice(text.indexOf('?') + 1).split('#')[0] ?? '';
   const pairs: [string, string][] = [];
-  for (const part of query.split('&')) {
+  // A part is never echoed in an error: it may be a piece of the password.
+  for (const [index, part] of query.split('&').entries()) {
     if (part.length === 0) continue;
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new PairingStringError(`pairing link: "${truncate(part)}" is not key=value (expected ?p=…&d=…&u=…&pwd=…)`);
+    if (eq <= 0) throw new PairingStringError(`pairing link: part ${index + 1} is not key=value (expected ?p=…&d=…&u=…&pwd=…)`);
     try {
       pairs.push([decodeURIComponent(part.slice(0, eq).replace(/\+/g, ' ')), decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '))]);
     } catch {
-      throw new PairingStringError(`pairing link: "${truncate(part)}" has a broken %-escape`);
+      throw new PairingStringError(`pairing link: part ${index + 1} has a broken %-escape`);
     }
   }
   return pairs;
@@ -137,11 +138,11 @@ function urlPairs(text: string): [string, string][] {
 
 function commaPairs(text: string): [string, string][] {
   const pairs: [string, string][] = [];
-  for (const raw of text.split(',')) {
+  for (const [index, raw] of text.split(',').entries()) {
     const part = raw.trim();
     if (part.length === 0) throw new PairingStringError('pairing string has an empty part (two commas in a row, or one at an end)');
     const eq = part.indexOf('=');
-    if (eq < 0) throw new PairingStringError(`pairing string: "${truncate(part)}" is not key=value (expected p=…,d=…,u=…,pwd=…,fp=…)`);
+    if (eq < 0) throw new PairingStringError(`pairing string: part ${index + 1} is not key=value (expected p=…,d=…,u=…,pwd=…,fp=…)`);
     const key = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
     if (key.length === 0) throw new PairingStringError('pairing string: a part starts with "=" (no key)');
@@ -149,8 +150,4 @@ function commaPairs(text: string): [string, string][] {
     pairs.push([key, value]);
   }
   return pairs;
-}
-
-function truncate(text: string): string {
-  return text.length > 24 ? `${text.slice(0, 24)}…` : text;
 }

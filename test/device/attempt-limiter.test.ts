@@ -1,6 +1,6 @@
 /**
  * The password-guess budgets (AttemptLimiter) with a fake clock: what one source gets per minute
- * and per hour, refunds for successes, independence of sources, the global budget, source keys
+ * and per hour, refunds for successes, independence of sources, the per-password budget and its reserve, source keys
  * (IPv6 /64, IPv4-mapped) and the bound on remembered sources.
  */
 import { describe, expect, it } from 'vitest';
@@ -21,8 +21,10 @@ function fakeClock(start = 1_700_000_000_000): { now: () => number; advance(ms: 
 }
 
 /** One failed guess: the exchange starts (charged) and fails. Returns whether it was allowed. */
+let seq = 0;
 function failedGuess(limiter: AttemptLimiter, address: string): AttemptTicket {
-  const ticket = limiter.begin(address);
+  // Each at another password, so that only the source's own budget counts here.
+  const ticket = limiter.begin(address, `pw-${seq++}`);
   if (ticket.ok) ticket.settle(false);
   return ticket;
 }
@@ -140,32 +142,66 @@ describe('AttemptLimiter: many sources', () => {
     }
   });
 
-  it('many sources together drain the global budget; then every source waits, and the budget refills', () => {
+  it('many sources together get at most burst + hourly refill at one password; other passwords are untouched', () => {
     const clock = fakeClock();
     const limiter = new AttemptLimiter(DEFAULT_ATTEMPT_LIMITS, clock.now);
-    const global = DEFAULT_ATTEMPT_LIMITS.global;
+    const { perCredential, reserve } = DEFAULT_ATTEMPT_LIMITS;
     let allowed = 0;
-    let source = 0;
-    for (; source < 100 && allowed < global.burst; source++) allowed += drain(limiter, `203.0.113.${source}`);
-    expect(allowed).toBe(global.burst);
-    // A fresh source, with its own budget untouched, is refused by the global budget.
-    const refused = limiter.begin('192.0.2.250');
-    expect(refused).toMatchObject({ ok: false, scope: 'global' });
-    if (!refused.ok) expect(refused.retryAfterSeconds).toBe(Math.ceil(3600 / global.perHour));
-    // A refusal costs the source nothing: once the global budget refills, it gets a guess.
-    clock.advance((3600 / global.perHour) * SECOND);
-    expect(failedGuess(limiter, '192.0.2.250').ok).toBe(true);
-    expect(failedGuess(limiter, '192.0.2.251').ok).toBe(false);
-    // Over a whole hour of everyone hammering, the device gives at most burst + hourly refill.
+    for (let source = 0; source < 100; source++) allowed += drainAt(limiter, `203.0.113.${source}`, 'bob');
+    // The main bucket, then one reserve guess per fresh source until the reserve is gone.
+    expect(allowed).toBe(perCredential.burst + reserve.burst);
+    // Another password (another invitation, or the open password) has its own budget.
+    expect(drainAt(limiter, '203.0.113.200', 'carol')).toBe(DEFAULT_ATTEMPT_LIMITS.perSource.burst);
+    // Over a whole hour of 100 addresses hammering bob's password, it gets at most the refills.
     let hour = 0;
     for (let s = 0; s < 3600; s += 10) {
       clock.advance(10 * SECOND);
-      for (let i = 0; i < 20; i++) if (failedGuess(limiter, `203.0.113.${100 + i}`).ok) hour++;
+      for (let i = 0; i < 100; i++) if (failedGuessAt(limiter, `198.18.${i}.1`, 'bob').ok) hour++;
     }
-    expect(hour).toBeLessThanOrEqual(global.perHour + 1);
-    expect(hour).toBeGreaterThanOrEqual(global.perHour - 2);
+    expect(hour).toBeLessThanOrEqual(perCredential.perHour + reserve.perHour + 2);
+    expect(hour).toBeGreaterThanOrEqual(perCredential.perHour - 2);
+  });
+
+  it('the attacked invitee still gets in: the reserve is for sources without a failed guess, and refusals do not extend anything', () => {
+    const clock = fakeClock();
+    const limiter = new AttemptLimiter(DEFAULT_ATTEMPT_LIMITS, clock.now);
+    // Six attacking addresses drain bob's budget (the attack of issue 10 item 3).
+    for (let a = 0; a < 6; a++) drainAt(limiter, `198.51.100.${a}`, 'bob');
+    const refused = limiter.begin('198.51.100.0', 'bob');
+    expect(refused).toMatchObject({ ok: false });
+    // The same attackers, with source tokens left after a while, cannot touch the reserve.
+    clock.advance(10 * MINUTE);
+    for (let a = 0; a < 6; a++) for (let k = 0; k < 20; k++) failedGuessAt(limiter, `198.51.100.${a}`, 'bob');
+    // The invitee, from their own address, gets in (and keeps the token: success refunds).
+    for (let k = 0; k < 5; k++) {
+      const invitee = limiter.begin('192.0.2.77', 'bob');
+      expect(invitee.ok, `invitee attempt ${k}`).toBe(true);
+      if (invitee.ok) invitee.settle(true);
+    }
+  });
+
+  it('an unknown username has a budget like a real one (nothing tells them apart)', () => {
+    const limiter = new AttemptLimiter(DEFAULT_ATTEMPT_LIMITS, fakeClock().now);
+    const counts = ['real', 'nobody'].map((c) => {
+      let n = 0;
+      for (let a = 0; a < 5; a++) n += drainAt(limiter, `203.0.113.${c === 'real' ? a : 50 + a}`, c);
+      return n;
+    });
+    expect(counts[0]).toBe(counts[1]);
   });
 });
+
+function failedGuessAt(limiter: AttemptLimiter, address: string, credential: string): AttemptTicket {
+  const ticket = limiter.begin(address, credential);
+  if (ticket.ok) ticket.settle(false);
+  return ticket;
+}
+
+function drainAt(limiter: AttemptLimiter, address: string, credential: string): number {
+  let n = 0;
+  while (failedGuessAt(limiter, address, credential).ok) n++;
+  return n;
+}
 
 describe('AttemptLimiter: source keys', () => {
   it('IPv6 addresses in one /64 share a bucket; another /64 has its own', () => {
@@ -201,7 +237,7 @@ describe('AttemptLimiter: source keys', () => {
 describe('AttemptLimiter: memory', () => {
   it('remembers at most maxSources sources', () => {
     const clock = fakeClock();
-    const limits: AttemptLimits = { perSource: { burst: 10, perHour: 50 }, global: { burst: 1e9, perHour: 1e9 }, maxSources: 100 };
+    const limits: AttemptLimits = { perSource: { burst: 10, perHour: 50 }, perCredential: { burst: 1e9, perHour: 1e9 }, reserve: { burst: 0, perHour: 0 }, failureMemoryMs: 0, maxSources: 100, maxCredentials: 100 };
     const limiter = new AttemptLimiter(limits, clock.now);
     for (let i = 0; i < 5000; i++) {
       failedGuess(limiter, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
@@ -212,7 +248,7 @@ describe('AttemptLimiter: memory', () => {
 
   it('when full, forgets a source with nothing against it before one that is being throttled', () => {
     const clock = fakeClock();
-    const limits: AttemptLimits = { perSource: { burst: 10, perHour: 50 }, global: { burst: 1e9, perHour: 1e9 }, maxSources: 3 };
+    const limits: AttemptLimits = { perSource: { burst: 10, perHour: 50 }, perCredential: { burst: 1e9, perHour: 1e9 }, reserve: { burst: 0, perHour: 0 }, failureMemoryMs: 0, maxSources: 3, maxCredentials: 100 };
     const limiter = new AttemptLimiter(limits, clock.now);
     expect(drain(limiter, '198.51.100.1')).toBe(10); // the attacker, oldest entry
     const ok = limiter.begin('192.0.2.1'); // a user who then succeeds: full bucket again

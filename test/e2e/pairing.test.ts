@@ -65,10 +65,13 @@ describe('local initial pairing', () => {
 
 describe('local open pairing and the pairing window', () => {
   it('is 403 outside the window, works inside it once, then the window is closed again', async () => {
-    const device = await startDevice({ mdns: false });
-    await adminOf(device);
+    const device = await startDevice({ mdns: false, args: ['--pairing-settle', '0.3'] });
+    const admin = await adminOf(device);
+    const adminEvents: unknown[] = [];
+    admin.channel.peer.on('event', (e) => adminEvents.push(e));
     const bob = await deviceClient(device);
-    expect(await modes(bob)).not.toContain('local-open');
+    // Offered whenever it is on; the window's state is not told to unpaired clients.
+    expect(await modes(bob)).toContain('local-open');
     const closed = await bob.call('POST', '/iam/pairing/local-open', { Username: 'bob' });
     expect(closed.status).toBe(403);
     expect(JSON.stringify(closed.body)).toContain('pairing window');
@@ -77,10 +80,13 @@ describe('local open pairing and the pairing window', () => {
     bob.channel.peer.on('event', (e) => events.push(e));
     expect(await pairWindow(device, 30)).toContain('pairing window open for 30 s');
     expect(await modes(bob)).toContain('local-open');
-    const info = (await bob.call('GET', '/iam/pairing')).body as { PairingWindowSeconds?: number };
-    expect(info.PairingWindowSeconds).toBeGreaterThan(25);
-    expect(info.PairingWindowSeconds).toBeLessThanOrEqual(30);
-    expect(events).toContainEqual({ type: 'evt', event: 'pairing-window', body: { open: true, seconds: 30 } });
+    expect(((await bob.call('GET', '/iam/pairing')).body as { PairingWindowSeconds?: number }).PairingWindowSeconds).toBeUndefined();
+    const settings = (await admin.call('GET', '/iam/settings')).body as { PairingWindowSeconds: number };
+    expect(settings.PairingWindowSeconds).toBeGreaterThan(25);
+    expect(settings.PairingWindowSeconds).toBeLessThanOrEqual(30);
+    // Only those who manage pairing are told the window opened.
+    expect(adminEvents).toContainEqual({ type: 'evt', event: 'pairing-window', body: { open: true, seconds: 30, reason: 'lancam-device pair-window' } });
+    expect(events).toEqual([]);
     expect(device.stderr()).toContain('pairing window OPEN for 30 s');
 
     const res = await bob.call('POST', '/iam/pairing/local-open', { Username: 'bob', FingerprintName: 'phone' });
@@ -98,7 +104,7 @@ describe('local open pairing and the pairing window', () => {
   });
 
   it('closes the window when it expires, and SIGUSR1 opens it', async () => {
-    const device = await startDevice({ mdns: false });
+    const device = await startDevice({ mdns: false, args: ['--pairing-settle', '0.3'] });
     await adminOf(device);
     const c = await deviceClient(device);
     await pairWindow(device, 1);
@@ -228,6 +234,9 @@ describe('password open pairing', () => {
     expect((await passwordAuth(frank, '', 'wrong-secret')).stage).toBe('client-check');
     expect(await passwordAuth(frank, '', 'family-secret')).toMatchObject({ stage: 'finish', response: { status: 204 } });
     expect((await frank.call('POST', '/iam/pairing/password-open', { Username: 'admin' })).status).toBe(409);
+    // That attempt used the proof up (issue 10 item 1): authenticate again for the next one.
+    expect((await frank.call('POST', '/iam/pairing/password-open', { Username: 'frank' })).status).toBe(401);
+    expect(await passwordAuth(frank, '', 'family-secret')).toMatchObject({ stage: 'finish', response: { status: 204 } });
     const res = await frank.call('POST', '/iam/pairing/password-open', { Username: 'frank' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ Username: 'frank', Role: 'Standard' });

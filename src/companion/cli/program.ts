@@ -15,7 +15,8 @@ import { AppService } from '../app/app-service';
 import { RemoteAccessStore } from '../remote/remote-access-store';
 import { openRelayTransport } from '../remote/relay-transport';
 import { formatRemoteAccess, parseRemoteAccess } from '../../shared/remote-access-string';
-import { remoteSecretIssuedSchema } from '../../shared/protocol/iam-api';
+import { pairingRecordSchema, remoteSecretIssuedSchema } from '../../shared/protocol/iam-api';
+import { z } from 'zod';
 import { UiServer } from '../ui-server/ui-server';
 import { CameraViewer } from '../video/camera-viewer';
 import { writePng } from '../video/snapshot';
@@ -24,6 +25,17 @@ import { pair, PAIR_MODE_OPTIONS, type PairModeOption, type PairResult } from '.
 import { getSettings, inviteUser, listUsers, deleteUser, renameDevice, setRole, setSetting, type AclUser } from '../acl';
 import type { IamSettingsView, SettingsKey } from '../../shared/protocol/iam-api';
 import { terminalQr } from './qr';
+import { readSecret, SecretInputError, type SecretSpec } from '../../net/secret-input';
+
+/** A secret from its argument, file, standard input or environment variable (usage error if unreadable). */
+async function secretOption(spec: SecretSpec, warn: (line: string) => void): Promise<string | undefined> {
+  try {
+    return await readSecret(spec, { warn });
+  } catch (err) {
+    if (err instanceof SecretInputError) throw new CompanionError('usage', err.message);
+    throw err;
+  }
+}
 
 interface GlobalOptions {
   home?: string;
@@ -188,11 +200,16 @@ function buildProgram(setJson: (json: boolean) => void): Command {
   deviceCommand('pair', 'pair with a camera (local, open password or invitation) and pin its key')
     .addOption(new Option('--mode <mode>', 'how to pair').choices(PAIR_MODE_OPTIONS).default('auto'))
     .option('--username <name>', 'your username on the camera (local-open, password-open), or the invited user')
-    .option('--password <password>', 'the camera\'s open pairing password, or your invite password')
-    .option('--pairing-string <text>', 'a pairing string p=…,d=…,u=…,pwd=…,fp=… (then the device may be omitted)')
+    .option('--password <password>', 'the camera\'s open pairing password, or your invite password (visible to local users: prefer --password-file or $LANCAM_PASSWORD)')
+    .option('--password-file <file>', 'read the password from this file ("-" = standard input)')
+    .option('--pairing-string <text>', 'a pairing string p=…,d=…,u=…,pwd=…,fp=… (then the device may be omitted; visible to local users: prefer --pairing-string-file or $LANCAM_PAIRING_STRING)')
+    .option('--pairing-string-file <file>', 'read the pairing string from this file ("-" = standard input)')
     .option('--name <name>', 'the name of this client\'s key on the camera (default "lancam on <hostname>")')
     .action(async (device: string | undefined, opts: PairCommandOptions) => {
       const ctx = await context();
+      const warn = (line: string) => process.stderr.write(`lancam: ${line}\n`);
+      opts.password = await secretOption({ flag: '--password', fileFlag: '--password-file', envName: 'LANCAM_PASSWORD', value: opts.password, file: opts.passwordFile }, warn);
+      opts.pairingString = await secretOption({ flag: '--pairing-string', fileFlag: '--pairing-string-file', envName: 'LANCAM_PAIRING_STRING', value: opts.pairingString, file: opts.pairingStringFile }, warn);
       const target = device || opts.address || !opts.pairingString ? resolveTarget(device, opts) : undefined;
       const discovery = target && 'address' in target ? undefined : new Discovery({ interface: ctx.global.mdnsInterface });
       let result: PairResult;
@@ -243,6 +260,24 @@ function buildProgram(setJson: (json: boolean) => void): Command {
       );
     });
   });
+
+  deviceCommand('pairings', 'the pairings a camera made since it started: who, how, from where, and the whole key (administrators)')
+    .option('--undo-last', 'remove what the most recent pairing added (the user it created, or the key it added)')
+    .action(async (device: string | undefined, opts: DeviceOptions & { undoLast?: boolean }) => {
+      const ctx = await context();
+      await withSession(ctx, device, opts, async (session) => {
+        if (opts.undoLast) await session.call('DELETE', '/iam/pairing/recent/last', undefined);
+        const recent = await session.call('GET', '/iam/pairing/recent', undefined, z.array(pairingRecordSchema));
+        const lines = recent.map((r) =>
+          [
+            `${r.At}  "${r.Username}" (${r.Role ?? 'no role'}) by ${r.Mode} from ${r.RemoteAddress}`,
+            `  key  ${groupFingerprint(r.Fingerprint)}${r.FingerprintName !== undefined ? `  "${r.FingerprintName}"` : ''}`,
+          ].join('\n'),
+        );
+        const hint = recent.length > 0 && recent.at(-1)!.Mode !== 'local-initial' ? `\nNot who you expected? Undo the last one: lancam pairings ${device ?? `--address ${opts.address ?? ''}`} --undo-last` : '';
+        ctx.out.result(`${opts.undoLast ? 'Undone.\n' : ''}${recent.length === 0 ? 'No pairings since the camera started.' : lines.join('\n')}${hint}`, recent);
+      });
+    });
 
   const user = program.command('user').description('manage the users of a camera (invite, rm, role)');
 
@@ -322,10 +357,15 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     .option('--local-initial <on|off>', 'local initial pairing (the first user)')
     .option('--password-open <on|off>', 'password open pairing')
     .option('--password-invite <on|off>', 'password invite pairing')
-    .option('--open-password <password>', 'the open pairing password')
+    .option('--open-password <password>', 'the open pairing password (visible to local users: prefer --open-password-file or $LANCAM_OPEN_PASSWORD)')
+    .option('--open-password-file <file>', 'read the open pairing password from this file ("-" = standard input)')
     .option('--open-pairing-role <role>', 'the role open pairing gives')
     .action(async (device: string | undefined, opts: SettingsCommandOptions) => {
       const ctx = await context();
+      opts.openPassword = await secretOption(
+        { flag: '--open-password', fileFlag: '--open-password-file', envName: 'LANCAM_OPEN_PASSWORD', value: opts.openPassword, file: opts.openPasswordFile },
+        (line) => process.stderr.write(`lancam: ${line}\n`),
+      );
       const changes = settingsChanges(opts);
       await withSession(ctx, device, opts, async (session) => {
         for (const [key, value] of changes) await setSetting(session, key, value as never);
@@ -348,9 +388,15 @@ function buildProgram(setJson: (json: boolean) => void): Command {
   remote
     .command('add')
     .description('store a remote-access string (encrypted with this client\'s key)')
-    .argument('<access-string>', 'lancam-remote:d=…,fp=…,kid=…,sec=…[,relay=…]')
-    .action(async (text: string) => {
+    .argument('[access-string]', 'lancam-remote:d=…,fp=…,kid=…,sec=…[,relay=…], or "-" to read it from standard input (visible to local users as an argument: prefer --file, "-" or $LANCAM_REMOTE_ACCESS)')
+    .option('--file <file>', 'read the remote-access string from this file ("-" = standard input)')
+    .action(async (arg: string | undefined, opts: { file?: string }) => {
       const ctx = await context();
+      const text = await secretOption(
+        { flag: 'the access string argument', fileFlag: '--file', envName: 'LANCAM_REMOTE_ACCESS', value: arg, file: opts.file },
+        (line) => process.stderr.write(`lancam: ${line}\n`),
+      );
+      if (text === undefined) throw new CompanionError('usage', 'give the remote-access string: --file FILE, - (standard input), $LANCAM_REMOTE_ACCESS, or as an argument');
       let grant;
       try {
         grant = parseRemoteAccess(text);
@@ -493,8 +539,10 @@ interface DeviceOptions {
 interface PairCommandOptions extends DeviceOptions {
   mode: PairModeOption;
   username?: string;
-  password?: string;
-  pairingString?: string;
+  password?: string | undefined;
+  passwordFile?: string;
+  pairingString?: string | undefined;
+  pairingStringFile?: string;
   name?: string;
 }
 
@@ -503,7 +551,8 @@ interface SettingsCommandOptions extends DeviceOptions {
   localInitial?: string;
   passwordOpen?: string;
   passwordInvite?: string;
-  openPassword?: string;
+  openPassword?: string | undefined;
+  openPasswordFile?: string;
   openPairingRole?: string;
 }
 

@@ -11,6 +11,9 @@ import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { sendControlCommand } from '../control-socket';
 import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
+import { DEFAULT_PROOF_LIFETIME_MS } from '../pairing/password-proof';
+import { DEFAULT_LOCAL_OPEN_TIMING } from '../pairing/local-open-guard';
+import { escapeTerminalText, hasControlCharacters } from '../../shared/terminal-text';
 
 interface RunOptions {
   stateDir: string;
@@ -27,6 +30,8 @@ interface RunOptions {
   handshakeTimeout: string;
   idleTimeout: string;
   maxConnectionsPerAddress: string;
+  passwordProof: string;
+  pairingSettle: string;
   source: string;
   size: string;
   fps: string;
@@ -67,6 +72,8 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--handshake-timeout <seconds>', 'time a client has from TCP connect to an open channel', String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000))
     .option('--idle-timeout <seconds>', 'close a channel that sends nothing for this long', String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
     .option('--max-connections-per-address <n>', 'open connections allowed from one source address', String(DEFAULT_LIMITS.maxConnectionsPerAddress))
+    .option('--password-proof <seconds>', 'how long a finished password exchange may wait for its pairing', String(DEFAULT_PROOF_LIFETIME_MS / 1000))
+    .option('--pairing-settle <seconds>', 'local open pairing: how long the window must be open before a pairing is written (others trying meanwhile is an overlap)', String(DEFAULT_LOCAL_OPEN_TIMING.settleMs / 1000))
     .option('--source <source>', 'video: "pattern" (built-in test pattern), a video file, an rtsp:// URL or /dev/videoN', DEFAULT_VIDEO.source)
     .option('--size <WxH>', 'video size', `${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}`)
     .option('--fps <n>', 'video frame rate', String(DEFAULT_VIDEO.fps))
@@ -93,6 +100,16 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
       const answer = await sendControlCommand(opts.stateDir, { command: 'pair-window', seconds });
       if (!answer.ok) throw new Error(answer.error);
       process.stdout.write(`pairing window open for ${seconds} s: pair with "lancam pair <device> --mode local-open" now\n`);
+    });
+
+  program
+    .command('unpair-last')
+    .description('undo the most recent pairing of the daemon running on this state directory (the user or key it added), e.g. when the camera shows a key you did not expect')
+    .option('--state-dir <dir>', 'the running daemon\'s state directory', defaultStateDir())
+    .action(async (opts: { stateDir: string }) => {
+      const answer = await sendControlCommand(opts.stateDir, { command: 'unpair-last' });
+      if (!answer.ok) throw new Error(answer.error);
+      process.stdout.write(`${escapeTerminalText(String(answer.done))}\n`);
     });
 
   try {
@@ -124,6 +141,7 @@ async function run(opts: RunOptions): Promise<void> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, not "${opts.port}"`);
   if (opts.name !== undefined && (opts.name.length === 0 || Buffer.byteLength(opts.name) > 64)) throw new Error('--name must be 1 to 64 bytes');
+  if (opts.name !== undefined && hasControlCharacters(opts.name)) throw new Error('--name must not contain control characters');
   const limits = {
     handshakeTimeoutMs: parseSeconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
     idleTimeoutMs: parseSeconds(opts.idleTimeout, '--idle-timeout') * 1000,
@@ -160,6 +178,10 @@ async function run(opts: RunOptions): Promise<void> {
     iamConfigFile: opts.iamConfig,
     iamStateFile: opts.iamState,
     limits,
+    passwordProofMs: parseSeconds(opts.passwordProof, '--password-proof') * 1000,
+    localOpenTiming: { settleMs: parseSeconds(opts.pairingSettle, '--pairing-settle') * 1000, quietMs: Math.min(3000, parseSeconds(opts.pairingSettle, '--pairing-settle') * 1000) },
+    announce: (lines: string[]) => process.stdout.write(`${lines.map((l) => escapeTerminalText(l)).join('\n')}\n`),
+    undoHint: `press u here, or run "lancam-device unpair-last${opts.stateDir === defaultStateDir() ? '' : ` --state-dir ${opts.stateDir}`}"`,
     video,
     notificationCategories: opts.notificationCategory,
     relay: opts.relay ? { url: opts.relay, pinFingerprint: opts.relayFingerprint } : undefined,
@@ -220,8 +242,9 @@ async function run(opts: RunOptions): Promise<void> {
   } else {
     lines.push(`Paired users: ${state.Users.filter((u) => u.Fingerprints.length > 0).length}. To add someone: lancam user invite ${daemon.deviceId} <username> --role Guest`);
   }
+  if (process.stdin.isTTY) lines.push('Press u here to undo the last pairing (if the key shown is not the one you expected).');
   lines.push(`Pairing button: ${process.stdin.isTTY ? 'press p here, ' : ''}run "lancam-device pair-window${opts.stateDir === defaultStateDir() ? '' : ` --state-dir ${opts.stateDir}`}", or send SIGUSR1 (pid ${process.pid})`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.map((l) => escapeTerminalText(l)).join('\n')}\n`);
 
   if (process.stdin.isTTY) {
     process.stdin.setRawMode(true);
@@ -229,6 +252,7 @@ async function run(opts: RunOptions): Promise<void> {
     process.stdin.on('data', (key: Buffer) => {
       const k = key.toString('utf8');
       if (k === 'p' || k === 'P') pressButton('key press');
+      else if (k === 'u' || k === 'U') void daemon.unpairLast().catch((err: Error) => process.stdout.write(`nothing undone: ${escapeTerminalText(err.message)}\n`));
       // Raw mode swallows Ctrl-C: turn it back into SIGINT.
       else if (k === '\u0003') process.kill(process.pid, 'SIGINT');
     });

@@ -30,7 +30,7 @@ import {
 } from '../../shared/protocol/iam-api';
 import { Status } from '../../shared/protocol/status';
 import type { z } from 'zod';
-import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+import { mutateAuthorized, parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
 import { randomString } from './iam-service';
 
 /** A user as Nabto returns it (nm_iam_cbor_encode_user), plus lancam's HasPassword and RemoteSecrets. */
@@ -121,7 +121,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
   router.on('POST', '/iam/users', async (_p, body, ctx) => {
     const { Username } = parseBody(createUserBody, body);
     requireAction(core, ctx, IamActions.CreateUser, about(Username));
-    const created = await iam.mutate((draft) => {
+    const created = await mutateAuthorized(core, ctx, IamActions.CreateUser, about(Username), (draft) => {
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `user "${Username}" exists already`);
       // As Nabto: a new user gets a server connect token.
       const user: IamUser = { Username, Fingerprints: [], ServerConnectToken: randomString(12) };
@@ -141,7 +141,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     requireAction(core, ctx, IamActions.DeleteUser, about(username));
     const revoked = fingerprintsOf(username);
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.DeleteUser, about(username), (draft) => {
       findUser(draft, username);
       draft.Users = draft.Users.filter((u) => u.Username !== username);
       assertAdminRemains(core, draft);
@@ -155,7 +155,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const role = parseBody(roleIdSchema, body);
     requireAction(core, ctx, IamActions.SetUserRole, { ...about(username), [IamAttributeNames.IamRoleId]: role });
     if (!iam.config.Roles.some((r) => r.Id === role)) throw new RouteError(Status.NotFound, 'no-such-role', `no role "${role}"; roles: ${iam.config.Roles.map((r) => r.Id).join(', ')}`);
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserRole, { ...about(username), [IamAttributeNames.IamRoleId]: role }, (draft) => {
       findUser(draft, username).Role = role;
       assertAdminRemains(core, draft);
     });
@@ -167,7 +167,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const name = parseBody(setDisplayNameBody, body);
     requireAction(core, ctx, IamActions.SetUserDisplayName, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserDisplayName, about(username), (draft) => {
       const user = findUser(draft, username);
       if (name === null) delete user.DisplayName;
       else user.DisplayName = name;
@@ -179,7 +179,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const password = parseBody(setPasswordBody, body);
     requireAction(core, ctx, IamActions.SetUserPassword, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserPassword, about(username), (draft) => {
       const user = findUser(draft, username);
       if (password === null || password === '') delete user.Password;
       else user.Password = password;
@@ -191,7 +191,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const next = parseBody(usernameSchema, body);
     requireAction(core, ctx, IamActions.SetUserUsername, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserUsername, about(username), (draft) => {
       const user = findUser(draft, username);
       if (next !== username && draft.Users.some((u) => u.Username === next)) throw new RouteError(Status.Conflict, 'user-exists', `user "${next}" exists already`);
       user.Username = next;
@@ -206,11 +206,17 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const parsed = parseBody(setFingerprintBody, body ?? {});
     const Name = parsed.FingerprintName ?? parsed.Name;
     requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserFingerprint, about(username), (draft) => {
       const user = findUser(draft, username);
       const owner = draft.Users.find((u) => u.Fingerprints.some((f) => f.Fingerprint === fingerprint));
       if (owner && owner !== user) throw new RouteError(Status.Conflict, 'fingerprint-taken', `that key belongs to user "${owner.Username}"`);
       const existing = user.Fingerprints.find((f) => f.Fingerprint === fingerprint);
+      // Binding a key to a user claims that the user holds it. Nobody proves that here (the key's
+      // holder proves it by pairing with it), so only an administrator may vouch for a new key;
+      // everyone else can only rename the keys the user already has.
+      if (!existing && !isAdminRole(core, iam.userOf(ctx.requester)?.Role)) {
+        throw new RouteError(Status.Forbidden, 'proof-of-possession', 'only an administrator can add a key to a user: the holder of a new key pairs with it (an invitation), which proves they hold it');
+      }
       if (existing) {
         if (Name !== undefined) existing.Name = Name;
       } else {
@@ -224,7 +230,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const fingerprint = parseBody(fingerprintSchema, p.fingerprint);
     requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserFingerprint, about(username), (draft) => {
       const user = findUser(draft, username);
       if (!user.Fingerprints.some((f) => f.Fingerprint === fingerprint)) throw new RouteError(Status.NotFound, 'no-such-fingerprint', `user "${username}" has no such key`);
       user.Fingerprints = user.Fingerprints.filter((f) => f.Fingerprint !== fingerprint);
@@ -240,7 +246,11 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const fingerprint = parseBody(fingerprintSchema, body);
     requireAction(core, ctx, IamActions.SetUserFingerprint, about(username));
     let replaced: string | undefined;
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserFingerprint, about(username), (draft) => {
+      // Binds a key nobody proved to hold (see PUT …/fingerprints/{fp}): administrators only.
+      if (!isAdminRole(core, iam.userOf(ctx.requester)?.Role)) {
+        throw new RouteError(Status.Forbidden, 'proof-of-possession', 'only an administrator can set a user\'s key: the holder of a new key pairs with it (an invitation), which proves they hold it');
+      }
       if (draft.Users.some((u) => u.Fingerprints.some((f) => f.Fingerprint === fingerprint))) throw new RouteError(Status.Conflict, 'fingerprint-taken', 'that key belongs to a user already');
       const user = findUser(draft, username);
       const first = user.Fingerprints[0];
@@ -260,7 +270,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const sct = parseBody(sctSchema, body);
     requireAction(core, ctx, IamActions.SetUserSct, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserSct, about(username), (draft) => {
       findUser(draft, username).ServerConnectToken = sct;
     });
     return { status: Status.Changed };
@@ -270,7 +280,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const { Token, ProjectId } = parseBody(setFcmBody, body);
     requireAction(core, ctx, IamActions.SetUserFcm, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserFcm, about(username), (draft) => {
       const user = findUser(draft, username);
       user.Fcm = { ...user.Fcm, Token, ProjectId };
     });
@@ -300,7 +310,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     if (unknown.length > 0) {
       throw new RouteError(Status.BadRequest, 'no-such-category', `unknown notification categories: ${unknown.join(', ')}; this camera has ${core.notificationCategories.length ? core.notificationCategories.join(', ') : 'none (lancam-device --notification-category NAME)'}`);
     }
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserNotificationCategories, about(username), (draft) => {
       findUser(draft, username).NotificationCategories = categories;
     });
     return { status: Status.Changed };
@@ -310,7 +320,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const subject = parseBody(setOauthSubjectBody, body);
     requireAction(core, ctx, IamActions.SetUserOauthSubject, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserOauthSubject, about(username), (draft) => {
       const user = findUser(draft, username);
       if (subject === null) delete user.OauthSubject;
       else user.OauthSubject = subject;
@@ -323,7 +333,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const { Name } = parseBody(createRemoteSecretBody, body ?? {});
     requireAction(core, ctx, IamActions.SetUserRemoteSecret, about(username));
     const issued = { Kid: randomBytes(16).toString('base64url'), Secret: randomBytes(32).toString('base64url') };
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserRemoteSecret, about(username), (draft) => {
       const user = findUser(draft, username);
       const secrets = user.RemoteSecrets ?? [];
       if (secrets.length >= 16) throw new RouteError(Status.Conflict, 'too-many-secrets', `user "${username}" has 16 remote secrets already; revoke one first`);
@@ -336,7 +346,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const username = usernameParam(p.username);
     const kid = parseBody(kidSchema, p.kid);
     requireAction(core, ctx, IamActions.SetUserRemoteSecret, about(username));
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetUserRemoteSecret, about(username), (draft) => {
       const user = findUser(draft, username);
       if (!user.RemoteSecrets?.some((r) => r.Kid === kid)) throw new RouteError(Status.NotFound, 'no-such-secret', `user "${username}" has no remote secret ${kid}`);
       user.RemoteSecrets = user.RemoteSecrets.filter((r) => r.Kid !== kid);
@@ -361,7 +371,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
     const value: unknown = parseBody(SETTINGS_KEYS[key] as z.ZodType<unknown>, body);
     requireAction(core, ctx, IamActions.SetSettings);
     if (key === 'open-pairing-role' && !iam.config.Roles.some((r) => r.Id === value)) throw new RouteError(Status.NotFound, 'no-such-role', `no role "${String(value)}"`);
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetSettings, {}, (draft) => {
       (draft as Record<string, unknown>)[SETTING_FIELDS[key]] = value;
     });
     if (key === 'local-open-pairing' && value === false) core.pairingWindow.close('local open pairing was switched off');
@@ -371,7 +381,7 @@ export function registerIamRoutes(router: RpcRouter<RequestContext>, core: Devic
   router.on('PUT', '/iam/device-info/friendly-name', async (_p, body, ctx) => {
     const name = parseBody(friendlyNameBodySchema, body);
     requireAction(core, ctx, IamActions.SetDeviceInfo);
-    await iam.mutate((draft) => {
+    await mutateAuthorized(core, ctx, IamActions.SetDeviceInfo, {}, (draft) => {
       draft.FriendlyName = name;
     });
     core.friendlyNameChanged(name);

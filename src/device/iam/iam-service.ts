@@ -49,6 +49,7 @@ export function randomString(length: number): string {
 
 export class IamService {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly changeListeners: ((state: Readonly<IamState>) => void)[] = [];
 
   private constructor(
     readonly files: IamFiles,
@@ -93,6 +94,11 @@ export class IamService {
       await writeJsonAtomic(files.iamStateFile, serializeIamState(state), 0o600);
     }
     return { iam, created };
+  }
+
+  /** Called after every change is on disk and current (e.g. to void password proofs). */
+  onChange(listener: (state: Readonly<IamState>) => void): void {
+    this.changeListeners.push(listener);
   }
 
   get state(): Readonly<IamState> {
@@ -152,6 +158,7 @@ export class IamService {
       assertStateMatchesConfig(next, this.config);
       await writeJsonAtomic(this.files.iamStateFile, serializeIamState(next), 0o600);
       this.current = next;
+      for (const listener of this.changeListeners) listener(next);
       return result;
     };
     const result = this.queue.then(run, run);

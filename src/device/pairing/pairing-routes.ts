@@ -5,7 +5,7 @@
  * input, 401 not password-authenticated / wrong password, 403 not allowed or window closed, 404 the
  * mode is switched off (Nabto checks that first), 409 already paired / name taken, 429 too many guesses.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Spake2ConfirmationError, Spake2Device, Spake2Error } from '../../net/pairing/spake2';
 import { RouteError, type RpcRouter } from '../../net/rpc-router';
 import { IamActions } from '../../shared/iam/actions';
@@ -19,11 +19,13 @@ import {
   passwordAuthStartBody,
   passwordInviteBody,
   passwordOpenBody,
+  type PairingRecord,
 } from '../../shared/protocol/iam-api';
 import { Status } from '../../shared/protocol/status';
 import { userView } from '../iam/iam-routes';
 import { randomString } from '../iam/iam-service';
-import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+import { credentialDigest, type PasswordProof } from './password-proof';
+import { mutateAuthorized, parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
 
 export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: DeviceCore): void {
   const { iam } = core;
@@ -57,8 +59,19 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     throw new RouteError(Status.Conflict, 'already-paired', `this client is already paired as "${existing.Username}"`);
   };
   const repeated = (user: IamUser) => ({ status: Status.Created, body: userView(user) });
-  const paired = (user: IamUser, mode: string, ctx: RequestContext) => {
-    core.log.info(`paired ${ctx.requester.fingerprint.slice(0, 12)}… from ${ctx.requester.remoteAddress} as "${user.Username}" (${user.Role ?? 'no role'}) by ${mode}`);
+  const paired = (user: IamUser, mode: PairingRecord['Mode'], ctx: RequestContext, created: boolean) => {
+    const key = user.Fingerprints.find((f) => f.Fingerprint === ctx.requester.fingerprint);
+    // The console and the administrators see the whole key that paired, with the undo.
+    core.pairingRecorded({
+      At: new Date().toISOString(),
+      Username: user.Username,
+      ...(user.Role !== undefined ? { Role: user.Role } : {}),
+      Fingerprint: ctx.requester.fingerprint,
+      ...(key?.Name !== undefined ? { FingerprintName: key.Name } : {}),
+      Mode: mode,
+      RemoteAddress: ctx.requester.remoteAddress,
+      CreatedUser: created,
+    });
     return { status: Status.Created, body: userView(user) };
   };
 
@@ -68,7 +81,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     requireAction(core, ctx, IamActions.PairingLocalInitial);
     assertLocal(ctx, 'local initial');
     assertNotPaired(ctx);
-    const user = await iam.mutate((draft) => {
+    const user = await mutateAuthorized(core, ctx, IamActions.PairingLocalInitial, {}, (draft) => {
       claimKey(draft, ctx);
       const username = draft.InitialPairingUsername;
       const initial = username ? draft.Users.find((u) => u.Username === username) : undefined;
@@ -81,7 +94,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       draft.LocalInitialPairing = false;
       return initial;
     });
-    return paired(user, 'local initial pairing', ctx);
+    return paired(user, 'local-initial', ctx, false);
   });
 
   router.on('POST', '/iam/pairing/local-open', async (_p, body, ctx) => {
@@ -91,8 +104,10 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     assertLocal(ctx, 'local open');
     const again = alreadyPairedAs(ctx, Username);
     if (again) return repeated(again);
-    if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window is closed: press the pairing button on the camera, then try again');
-    const user = await iam.mutate((draft) => {
+    assertNotPaired(ctx);
+    // Waits out the overlap check (window open long enough, no other key trying); 403 or 409.
+    await core.localOpen.admit(ctx.requester.fingerprint);
+    const user = await mutateAuthorized(core, ctx, IamActions.PairingLocalOpen, {}, (draft) => {
       claimKey(draft, ctx);
       if (!core.pairingWindow.isOpen) throw new RouteError(Status.Forbidden, 'window-closed', 'the pairing window closed');
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
@@ -101,8 +116,9 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       return created;
     });
     // WPS-like: one button press, one pairing.
+    core.localOpen.used(ctx.requester.fingerprint);
     core.pairingWindow.close(`used to pair "${user.Username}"`);
-    return paired(user, 'local open pairing', ctx);
+    return paired(user, 'local-open', ctx, true);
   });
 
   router.on('POST', '/iam/pairing/password-auth/start', (_p, body, ctx) => {
@@ -115,19 +131,24 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       requireAction(core, ctx, IamActions.PairingPasswordInvite);
       assertModeOn(state.PasswordInvitePairing, 'password invite');
     }
+    // A new exchange voids what the connection proved before.
+    core.proofs.void(ctx.passwordAuth.proof, 'a new exchange started');
+    ctx.passwordAuth.proof = undefined;
     if (ctx.passwordAuth.pending) {
       // An exchange left unfinished counts as a failed guess.
       ctx.passwordAuth.pending.ticket.settle(false);
       ctx.passwordAuth.pending = undefined;
     }
-    const ticket = core.attempts.begin(ctx.requester.remoteAddress);
-    if (!ticket.ok) {
-      core.log.warn(`password guess refused (${ticket.scope} budget spent) for ${ctx.requester.remoteAddress}`);
-      throw new RouteError(Status.TooManyRequests, 'too-many-attempts', `too many password attempts; try again in ${ticket.retryAfterSeconds} s`);
-    }
     // An unknown user, or one without a password, runs the same exchange with a password nobody
     // knows: the answer looks the same and fails the same way as a wrong password.
     const real = Username === '' ? state.OpenPairingPassword : state.Users.find((u) => u.Username === Username)?.Password;
+    // Each password has its own guess budget (a new invitation starts afresh); an unknown
+    // username has one like a real one, so the budgets do not tell which usernames exist.
+    const ticket = core.attempts.begin(ctx.requester.remoteAddress, guessBudgetKey(Username, real));
+    if (!ticket.ok) {
+      core.log.warn(`password guess refused (${ticket.scope} budget spent) for "${Username || '(open pairing)'}" from ${ctx.requester.remoteAddress}`);
+      throw new RouteError(Status.TooManyRequests, 'too-many-attempts', `too many password attempts; try again in ${ticket.retryAfterSeconds} s`);
+    }
     const password = real ? real : randomBytes(24).toString('base64');
     let device: Spake2Device;
     try {
@@ -143,8 +164,7 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       if (err instanceof Spake2Error) throw new RouteError(Status.BadRequest, 'bad-share', err.message);
       throw err;
     }
-    ctx.passwordAuth.pending = { device, username: Username, ticket };
-    ctx.passwordAuth.authenticatedAs = undefined;
+    ctx.passwordAuth.pending = { device, username: Username, credential: credentialDigest(state, Username), ticket };
     return { status: Status.Created, body: { S: Buffer.from(device.pB).toString('base64url'), Kc: Buffer.from(device.cB).toString('base64url') } };
   });
 
@@ -164,7 +184,10 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       throw err;
     }
     pending.ticket.settle(true);
-    ctx.passwordAuth.authenticatedAs = pending.username;
+    // Bound to the credential as it is now: a password, user or setting changed since the
+    // exchange started (or now) gives no proof.
+    ctx.passwordAuth.proof = core.proofs.issue(iam.state, pending.username, pending.credential);
+    if (!ctx.passwordAuth.proof) throw new RouteError(Status.Unauthorized, 'wrong-password', 'wrong username or password');
     return { status: Status.Changed };
   });
 
@@ -172,29 +195,32 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
     const { Username, FingerprintName } = parseBody(passwordOpenBody, body);
     assertModeOn(iam.state.PasswordOpenPairing, 'password open');
     requireAction(core, ctx, IamActions.PairingPasswordOpen);
-    if (ctx.passwordAuth.authenticatedAs !== '') throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the open pairing password first');
+    const proof = takeProof(ctx);
+    if (proof?.username !== '') throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the open pairing password first');
     const again = alreadyPairedAs(ctx, Username);
     if (again) return repeated(again);
-    const user = await iam.mutate((draft) => {
+    const user = await mutateAuthorized(core, ctx, IamActions.PairingPasswordOpen, {}, (draft) => {
+      core.proofs.consume(proof, draft, '');
       claimKey(draft, ctx);
       if (draft.Users.some((u) => u.Username === Username)) throw new RouteError(Status.Conflict, 'user-exists', `the username "${Username}" is taken`);
       const created: IamUser = { Username, Role: openPairingRole(core, draft), Fingerprints: [fingerprintEntry(ctx, FingerprintName)], ServerConnectToken: randomString(12) };
       draft.Users.push(created);
       return created;
     });
-    ctx.passwordAuth.authenticatedAs = undefined;
-    return paired(user, 'password open pairing', ctx);
+    return paired(user, 'password-open', ctx, true);
   });
 
   router.on('POST', '/iam/pairing/password-invite', async (_p, body, ctx) => {
     const { FingerprintName } = parseBody(passwordInviteBody, body ?? {});
     assertModeOn(iam.state.PasswordInvitePairing, 'password invite');
     requireAction(core, ctx, IamActions.PairingPasswordInvite);
-    const username = ctx.passwordAuth.authenticatedAs;
+    const proof = takeProof(ctx);
+    const username = proof?.username;
     if (!username) throw new RouteError(Status.Unauthorized, 'not-authenticated', 'authenticate with the invitation password first');
     const again = alreadyPairedAs(ctx, username);
     if (again) return repeated(again);
-    const user = await iam.mutate((draft) => {
+    const user = await mutateAuthorized(core, ctx, IamActions.PairingPasswordInvite, {}, (draft) => {
+      core.proofs.consume(proof, draft, username);
       claimKey(draft, ctx);
       const invited = draft.Users.find((u) => u.Username === username);
       // The invitation was withdrawn or used in the meantime.
@@ -204,9 +230,20 @@ export function registerPairingRoutes(router: RpcRouter<RequestContext>, core: D
       delete invited.Password;
       return invited;
     });
-    ctx.passwordAuth.authenticatedAs = undefined;
-    return paired(user, 'password invite pairing', ctx);
+    return paired(user, 'password-invite', ctx, false);
   });
+}
+
+/** The guess budget a password attempt is charged to: one per username and password. */
+function guessBudgetKey(username: string, password: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify([username, password ?? null])).digest('hex');
+}
+
+/** A proof is used by the attempt that reads it, whatever the attempt's outcome. */
+function takeProof(ctx: RequestContext): PasswordProof | undefined {
+  const proof = ctx.passwordAuth.proof;
+  ctx.passwordAuth.proof = undefined;
+  return proof;
 }
 
 function openPairingRole(core: DeviceCore, draft: IamState): string {

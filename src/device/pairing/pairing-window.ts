@@ -14,6 +14,7 @@ export interface PairingWindowEvents {
 
 export class PairingWindow extends EventEmitter<PairingWindowEvents> {
   private closesAt = 0;
+  private openedAtMs = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly now: () => number = () => Date.now()) {
@@ -24,6 +25,11 @@ export class PairingWindow extends EventEmitter<PairingWindowEvents> {
     return this.closesAt > this.now();
   }
 
+  /** When the window was last opened (ms since the epoch; 0 = never). */
+  get openedAt(): number {
+    return this.openedAtMs;
+  }
+
   /** Whole seconds left, 0 when closed. */
   get secondsLeft(): number {
     return Math.max(0, Math.ceil((this.closesAt - this.now()) / 1000));
@@ -31,7 +37,8 @@ export class PairingWindow extends EventEmitter<PairingWindowEvents> {
 
   open(seconds = DEFAULT_WINDOW_SECONDS, reason = 'button'): void {
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_WINDOW_SECONDS) throw new RangeError(`the pairing window lasts 1 to ${MAX_WINDOW_SECONDS} seconds`);
-    this.closesAt = this.now() + seconds * 1000;
+    this.openedAtMs = this.now();
+    this.closesAt = this.openedAtMs + seconds * 1000;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.close('expired'), seconds * 1000);
     this.timer.unref();

@@ -5,7 +5,7 @@
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import type { Identity } from '../keys';
-import { fingerprintOfCertificate } from '../keys';
+import { certificateKeyProblem, fingerprintOfCertificate } from '../keys';
 import { resolveLimits, type ChannelLimits } from './limits';
 import { RpcError, RpcPeer } from './rpc-peer';
 import { CHANNEL_PATH } from './server';
@@ -66,6 +66,8 @@ export async function connectChannel(options: ConnectOptions): Promise<ClientCha
       socket.once('secureConnect', () => {
         const cert = socket.getPeerX509Certificate();
         if (!cert) return reject(new ChannelConnectError('no-certificate', `${where} presented no certificate`));
+        const keyProblem = certificateKeyProblem(cert);
+        if (keyProblem) return reject(new ChannelConnectError('bad-key-type', `${where} is not a lancam camera: ${keyProblem}`));
         const fingerprint = fingerprintOfCertificate(cert);
         try {
           options.verifyDevice(fingerprint);
@@ -85,7 +87,10 @@ export async function connectChannel(options: ConnectOptions): Promise<ClientCha
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', (err) => reject(describeSocketError(err, where)));
-      ws.once('unexpected-response', (_req, res) => reject(new ChannelConnectError('bad-upgrade', `${where} refused the channel (HTTP ${res.statusCode})`)));
+      ws.once('unexpected-response', (_req, res) => {
+        const said = res.headers['x-lancam-error'];
+        reject(new ChannelConnectError('bad-upgrade', `${where} refused the channel (HTTP ${res.statusCode})${typeof said === 'string' ? `: ${said}` : ''}`));
+      });
     });
     const peer = new RpcPeer(ws, limits);
     return {

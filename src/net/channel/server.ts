@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { Identity } from '../keys';
-import { fingerprintOfCertificate } from '../keys';
+import { certificateKeyProblem, fingerprintOfCertificate } from '../keys';
 import { resolveLimits, type ChannelLimits } from './limits';
 import { RpcPeer } from './rpc-peer';
 
@@ -81,6 +81,14 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     this.https.on('upgrade', (req, socket: TLSSocket, head) => {
       const cert = socket.getPeerX509Certificate();
       if (!cert) return this.drop(socket, 'client presented no certificate');
+      // Only P-256 identities (the architecture's one key type): an RSA, Ed25519 or P-384 key is
+      // refused before it can be paired, with the reason in the answer.
+      const keyProblem = certificateKeyProblem(cert);
+      if (keyProblem) {
+        const reason = `client certificate refused: ${keyProblem}`;
+        socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\nx-lancam-error: ${reason}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
+        return this.emit('rejected', { remoteAddress: normalizeAddress(socket.remoteAddress), reason });
+      }
       if (req.url !== CHANNEL_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
         return this.emit('rejected', { remoteAddress: socket.remoteAddress ?? '', reason: `unknown path ${req.url ?? ''}` });

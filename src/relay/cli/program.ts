@@ -1,7 +1,6 @@
 /**
  * The `lancam-relay` command line: runs the relay that cameras behind NAT connect out to.
  */
-import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { collect, parseCount, parseSeconds } from '../../net/cli-args';
@@ -13,6 +12,7 @@ import { DEFAULT_RELAY_LIMITS } from '../limits';
 import { RelayServer } from '../relay-server';
 import { RELAY_KEY_FILE, loadOperatorTls, loadSelfSignedTls, type RelayTlsMaterial } from '../relay-tls';
 import { DEFAULT_TURN_TTL_SECONDS, validateTurnConfig, type TurnConfig } from '../turn';
+import { readSecret, SecretInputError } from '../../net/secret-input';
 
 export const RELAY_NAME = 'lancam-relay';
 export const RELAY_VERSION = '0.1.0';
@@ -56,7 +56,7 @@ export async function runRelayCli(argv: string[]): Promise<number> {
     .option('--insecure-plain', 'serve plain ws:// without TLS (only behind a TLS-terminating proxy)')
     .option('--turn-url <url>', 'TURN server handed to cameras, e.g. turn:relay.example:3478?transport=udp (repeatable)', collect, [])
     .option('--turn-secret <secret>', "the TURN server's static-auth-secret (coturn use-auth-secret); prefer --turn-secret-file")
-    .option('--turn-secret-file <file>', 'read the TURN secret from this file')
+    .option('--turn-secret-file <file>', 'read the TURN secret from this file ("-" = standard input); or set $LANCAM_TURN_SECRET')
     .option('--turn-ttl <seconds>', 'lifetime of the TURN credentials handed out', String(DEFAULT_TURN_TTL_SECONDS))
     .option('--max-channels-per-device <n>', 'client channels open at once per camera', String(DEFAULT_RELAY_LIMITS.maxChannelsPerDevice))
     .option('--max-connections-per-address <n>', 'open connections from one source address', String(DEFAULT_RELAY_LIMITS.maxConnectionsPerAddress))
@@ -149,20 +149,23 @@ async function run(opts: RunOptions): Promise<void> {
 }
 
 async function turnConfig(opts: RunOptions): Promise<TurnConfig | undefined> {
-  if (opts.turnSecret !== undefined && opts.turnSecretFile !== undefined) throw new Error('--turn-secret and --turn-secret-file exclude each other');
-  let secret = opts.turnSecret;
-  if (opts.turnSecretFile !== undefined) {
-    try {
-      secret = (await fs.readFile(opts.turnSecretFile, 'utf8')).trim();
-    } catch (err) {
-      throw new Error(`cannot read --turn-secret-file ${opts.turnSecretFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
-    }
+  let secret: string | undefined;
+  try {
+    secret = (
+      await readSecret(
+        { flag: '--turn-secret', fileFlag: '--turn-secret-file', envName: 'LANCAM_TURN_SECRET', value: opts.turnSecret, file: opts.turnSecretFile },
+        { warn: (line) => process.stderr.write(`${RELAY_NAME}: ${line}\n`) },
+      )
+    )?.trim();
+  } catch (err) {
+    if (err instanceof SecretInputError) throw new Error(err.message, { cause: err });
+    throw err;
   }
   if (opts.turnUrl.length === 0) {
     if (secret !== undefined) throw new Error('a TURN secret needs at least one --turn-url');
     return undefined;
   }
-  if (secret === undefined) throw new Error('--turn-url needs --turn-secret or --turn-secret-file');
+  if (secret === undefined) throw new Error('--turn-url needs --turn-secret-file, $LANCAM_TURN_SECRET or --turn-secret');
   return validateTurnConfig({ urls: opts.turnUrl, secret, ttlSeconds: Number(opts.turnTtl) });
 }
 

@@ -34,23 +34,33 @@
  *   POST   /iam/pairing/password-auth/finish {Kc}                   204 | 401 | 429
  *   POST   /iam/pairing/password-open   {Username, FingerprintName?} 201 | 401 | 403 | 409
  *   POST   /iam/pairing/password-invite {FingerprintName?}          201 | 401 | 403
+ *   GET    /iam/pairing/recent                        205 PairingRecord[] (administrators)
+ *   DELETE /iam/pairing/recent/last                   202 (undo the last pairing) | 404 | 409
  *
  * Binary values (SPAKE2 points and MACs) are base64url strings.
  */
 import { z } from 'zod';
 import { FINGERPRINT_RE } from '../fingerprint';
+import { hasControlCharacters } from '../terminal-text';
 import { IAM_LIMITS, isValidDisplayName, isValidFingerprintName, isValidFriendlyName, isValidPassword, isValidUsername, utf8Length } from '../iam/schema';
 
 export const usernameSchema = z.string().refine(isValidUsername, 'username must be 1-64 characters of a-z, 0-9, _, . and -');
 export const fingerprintSchema = z.string().regex(FINGERPRINT_RE, 'fingerprint must be 64 lowercase hex characters');
-export const displayNameSchema = z.string().refine(isValidDisplayName, `display name must be at most ${IAM_LIMITS.displayNameMaxBytes} bytes`);
+const noControl = (what: string) => [(s: string) => !hasControlCharacters(s), `${what} must not contain control characters`] as const;
+export const displayNameSchema = z
+  .string()
+  .refine(isValidDisplayName, `display name must be at most ${IAM_LIMITS.displayNameMaxBytes} bytes`)
+  .refine(...noControl('display name'));
 export const passwordSchema = z.string().refine(isValidPassword, `password must be ${IAM_LIMITS.passwordMinBytes}-${IAM_LIMITS.passwordMaxBytes} bytes`);
 export const friendlyNameBodySchema = z
   .string()
   .min(1, 'friendly name must not be empty')
   .refine(isValidFriendlyName, `friendly name must be at most ${IAM_LIMITS.friendlyNameMaxBytes} bytes`)
-  .refine((s) => ![...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), 'friendly name must not contain control characters');
-export const fingerprintNameSchema = z.string().refine(isValidFingerprintName, `fingerprint name must be at most ${IAM_LIMITS.fingerprintNameMaxBytes} bytes`);
+  .refine(...noControl('friendly name'));
+export const fingerprintNameSchema = z
+  .string()
+  .refine(isValidFingerprintName, `fingerprint name must be at most ${IAM_LIMITS.fingerprintNameMaxBytes} bytes`)
+  .refine(...noControl('key name'));
 export const roleIdSchema = z.string().min(1).max(64);
 
 const base64url = (min: number, max: number) =>
@@ -151,4 +161,22 @@ export const EVENTS = {
   accessChanged: 'access-changed',
   /** The device's friendly name changed: {FriendlyName}. */
   deviceInfo: 'device-info',
+  /** To administrators: a key paired (PairingRecord). */
+  paired: 'paired',
+  /** To administrators: local open pairing looks contested: {Reason, Fingerprints}. */
+  pairingAlert: 'pairing-alert',
 } as const;
+
+/** One pairing the camera made (GET /iam/pairing/recent, the `paired` event). */
+export const pairingRecordSchema = z.object({
+  At: z.string(),
+  Username: usernameSchema,
+  Role: z.string().optional(),
+  Fingerprint: fingerprintSchema,
+  FingerprintName: z.string().optional(),
+  Mode: z.enum(['local-initial', 'local-open', 'password-open', 'password-invite']),
+  RemoteAddress: z.string(),
+  /** The pairing created the user (local open, password open), rather than adding a key to one. */
+  CreatedUser: z.boolean(),
+});
+export type PairingRecord = z.infer<typeof pairingRecordSchema>;
