@@ -37,7 +37,9 @@ async function handle(app: AppService, trusted: () => WebContents | undefined, m
     const fn = app[method] as (...a: unknown[]) => Promise<unknown>;
     return { ok: true, result: (await fn.apply(app, parsed.data as unknown[])) ?? null };
   } catch (err) {
-    const status = (err as { status?: number | string }).status ?? 'error';
-    return { ok: false, error: { status, message: (err as Error).message } };
+    // Plain data only: contextBridge would strip an Error's class and properties.
+    const raw = (err as { status?: unknown; code?: unknown } | null)?.status ?? (err as { code?: unknown } | null)?.code;
+    const status = typeof raw === 'number' || typeof raw === 'string' ? raw : 'error';
+    return { ok: false, error: { status, message: err instanceof Error ? err.message : String(err) } };
   }
 }
