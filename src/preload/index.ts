@@ -29,7 +29,8 @@ for (const method of methods) {
       return (await ipcRenderer.invoke(`${IPC_METHOD_PREFIX}${method}`, ...args)) as IpcReply;
     } catch (err) {
       // invoke rejects when main has no handler or an argument cannot be cloned.
-      return { ok: false, error: { status: 'ipc', message: err instanceof Error ? err.message : String(err) } };
+      const message = (err as { message?: unknown } | null)?.message;
+      return { ok: false, error: { status: 'ipc', message: typeof message === 'string' ? message : String(err) } };
     }
   };
 }
