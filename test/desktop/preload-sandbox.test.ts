@@ -11,14 +11,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { API_EVENTS, API_METHODS } from '../../src/shared/ui/api';
 import { IPC_EVENT_PREFIX, IPC_METHOD_PREFIX } from '../../src/shared/ui/ipc';
 import { ensureDesktopBuilt, PRELOAD_BUNDLE } from './harness/build';
-import { createIpcRenderer, IpcMainStandIn, type FrameStandIn } from './harness/ipc';
+import { createIpcRenderer, IpcMainStandIn, type FrameStandIn, type WebContentsLike } from './harness/ipc';
 import { loadSandboxedPreload, PreloadLoadError } from './harness/sandboxed-preload';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 
 function renderer(url = 'app://lancam/index.html') {
   const ipcMain = new IpcMainStandIn();
-  const sender = { id: 1 };
+  const sender: WebContentsLike = { id: 1 };
   const frame: FrameStandIn = { url, parent: null, processId: 4, routingId: 1 };
   return { ipcMain, sender, frame, ipcRenderer: createIpcRenderer(ipcMain, sender, () => frame) };
 }

@@ -79,6 +79,7 @@ export class IpcMainStandIn extends EventEmitter {
     try {
       result = await handler({ sender, senderFrame: frame, processId: frame.processId, frameId: frame.routingId }, ...cloned);
     } catch (err) {
+      // eslint-disable-next-line preserve-caught-error -- Electron sends the renderer only this message, no cause
       throw new Error(`Error invoking remote method '${channel}': ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     }
     return ipcClone(result);
