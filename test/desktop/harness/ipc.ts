@@ -71,13 +71,14 @@ export class IpcMainStandIn extends EventEmitter {
   }
 
   /** What Electron does with one `ipcRenderer.invoke` from `sender`/`frame`. */
-  async invokeFrom(sender: WebContentsLike, frame: FrameStandIn, channel: string, args: unknown[]): Promise<unknown> {
+  async invokeFrom(sender: WebContentsLike, frame: FrameStandIn | null, channel: string, args: unknown[]): Promise<unknown> {
     const cloned = ipcClone(args);
     const handler = this.handlers.get(channel);
     if (!handler) throw new Error(`No handler registered for '${channel}'`);
     let result: unknown;
     try {
-      result = await handler({ sender, senderFrame: frame, processId: frame.processId, frameId: frame.routingId }, ...cloned);
+      // senderFrame is null once the frame has navigated away or been destroyed (Electron docs).
+      result = await handler({ sender, senderFrame: frame, processId: frame?.processId ?? -1, frameId: frame?.routingId ?? -1 }, ...cloned);
     } catch (err) {
       // eslint-disable-next-line preserve-caught-error -- Electron sends the renderer only this message, no cause
       throw new Error(`Error invoking remote method '${channel}': ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
