@@ -2,7 +2,7 @@
  * The desktop story, one script for every way the renderer reaches the companion: through
  * `lancam ui`'s WebSocket bridge (desktop-e2e.test.ts, first run) and through the built preload,
  * Electron IPC and the built main process (second run; test/desktop/harness), and, where an
- * Electron binary exists, in Electron itself (test/electron). The caller provides the cameras
+ * Electron binary exists, in Electron itself (desktop-electron.test.ts). The caller provides the cameras
  * (two real `lancam-device` processes in a test-owned namespace: camera 2 already owned by home C,
  * who invited user A as alice) and opens the pages for user A and user B.
  *

@@ -146,14 +146,17 @@ describe('startup edge cases', () => {
   }, 20_000);
 
   it('with a real keyring (safeStorage not basic_text) keeps the key encrypted, never as a plain file', async () => {
+    // LANCAM_USER_DATA chooses the profile (set before the lock, which is per profile).
     const userData = await tempDir('lancam-userdata-');
-    const main = startMain({ userData, env: { LANCAM_STANDIN_KEYRING: 'gnome_libsecret' } });
+    const main = startMain({ userData: await tempDir('lancam-userdata-default-'), env: { LANCAM_STANDIN_KEYRING: 'gnome_libsecret', LANCAM_USER_DATA: userData } });
     await main.started;
     const identity = await main.request<IpcReply>('call', { method: 'identity', args: [] });
     expect(identity).toMatchObject({ ok: true, result: { keyProtection: 'os-keychain' } });
     const files = await readdir(path.join(userData, 'desktop'));
     expect(files).toContain('client.key.enc');
     expect(files).not.toContain('client.key');
+    const record = await main.request<{ calls: { what: string; when: string }[] }>('record');
+    expect(record.calls.filter((c) => ['app.setPath', 'app.requestSingleInstanceLock'].includes(c.what)).map((c) => `${c.what} ${c.when}`)).toEqual(['app.setPath before-ready', 'app.requestSingleInstanceLock before-ready']);
     await main.request('close-window');
     expect((await main.exited).code).toBe(0);
   }, 30_000);

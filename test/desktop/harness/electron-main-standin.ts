@@ -175,6 +175,11 @@ class AppStandIn extends EventEmitter {
     if (!dir) throw new Error(`Failed to get '${name}' path`);
     return dir;
   }
+  setPath(name: string, dir: string) {
+    if (name === 'userData' && ready) throw new Error('userData can only be set before app is ready');
+    note('app.setPath', name);
+    paths[name] = dir;
+  }
   getName() {
     return 'lancam';
   }
@@ -202,7 +207,7 @@ class AppStandIn extends EventEmitter {
   }
   /** Called by the runner once the main bundle's top level has run (Electron: after init). */
   becomeReady(userData: string, extra: Record<string, string> = {}) {
-    paths.userData = userData;
+    paths.userData ??= userData;
     Object.assign(paths, extra);
     ready = true;
     note('app.ready');
