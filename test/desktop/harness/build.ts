@@ -4,7 +4,7 @@
  * sources, under a lock so test files running in parallel do not build over each other.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../../helpers/processes';
@@ -14,7 +14,6 @@ export const OUT = path.join(REPO, 'out');
 export const MAIN_BUNDLE = path.join(OUT, 'main/index.js');
 export const PRELOAD_BUNDLE = path.join(OUT, 'preload/index.cjs');
 export const RENDERER_DIR = path.join(OUT, 'renderer');
-const STAMP = path.join(OUT, '.desktop-built');
 const LOCK = path.join(REPO, '.desktop-build-lock');
 
 async function newestSource(dir: string): Promise<number> {
@@ -26,8 +25,14 @@ async function newestSource(dir: string): Promise<number> {
   return newest;
 }
 
+/** The oldest of the three bundles (0 when one is missing), so `npm run build`'s output counts too. */
+async function builtAt(): Promise<number> {
+  const times = await Promise.all([MAIN_BUNDLE, PRELOAD_BUNDLE, path.join(RENDERER_DIR, 'index.html')].map((f) => stat(f).then((s) => s.mtimeMs, () => 0)));
+  return Math.min(...times);
+}
+
 async function stale(): Promise<boolean> {
-  const built = await stat(STAMP).then((s) => s.mtimeMs, () => 0);
+  const built = await builtAt();
   const sources = Math.max(await newestSource(path.join(REPO, 'src')), (await stat(path.join(REPO, 'electron.vite.config.ts'))).mtimeMs);
   return built < sources;
 }
@@ -46,7 +51,6 @@ export async function ensureDesktopBuilt(): Promise<void> {
   try {
     if (await stale()) {
       await run(process.execPath, [path.join(REPO, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: REPO, timeout: 110_000 });
-      await writeFile(STAMP, new Date().toISOString());
     }
   } finally {
     await rmdir(LOCK);
