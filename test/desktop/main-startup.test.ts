@@ -102,7 +102,10 @@ describe('the built main bundle under the Electron stand-in', () => {
     }
     expect(await main.request('invoke-as', { as: 'window', channel, args: [] })).toMatchObject({ ok: true });
     const bad = await main.request<IpcReply>('call', { method: 'pairingOffer', args: ['../../etc'] });
-    expect(bad).toMatchObject({ ok: false, error: { status: 400, message: expect.stringContaining('invalid arguments to pairingOffer') } });
+    // Worded as `lancam ui`'s bridge words it, so both paths show the same message.
+    expect(bad).toEqual({ ok: false, error: { status: 400, message: 'invalid arguments to pairingOffer (0): not a device id' } });
+    const nested = await main.request<IpcReply>('call', { method: 'pair', args: [{ deviceId: 'cam-1', password: 7 }] });
+    expect(nested).toMatchObject({ ok: false, error: { status: 400, message: expect.stringMatching(/^invalid arguments to pair \(0\.password\): /) } });
     const extra = await main.request<IpcReply>('call', { method: 'forget', args: ['cam-1', 'extra'] });
     expect(extra).toMatchObject({ ok: false, error: { status: 400 } });
     const unknown = await main.request<IpcReply>('call', { method: 'access', args: ['no-such-camera'] });
