@@ -21,7 +21,7 @@ import { REPO } from '../helpers/processes';
 
 const require = createRequire(import.meta.url);
 type Fuses = Record<string, boolean | undefined>;
-type BuilderConfig = { asar?: boolean; files?: (string | { filter?: string[] })[]; electronFuses?: Fuses; directories?: { buildResources?: string }; linux?: { icon?: string; desktop?: { entry?: Record<string, string> } } };
+type BuilderConfig = { asar?: boolean; npmRebuild?: boolean; files?: (string | { filter?: string[] })[]; electronFuses?: Fuses; directories?: { buildResources?: string }; linux?: { icon?: string; desktop?: { entry?: Record<string, string> } } };
 const { PlatformPackager } = require('app-builder-lib') as { PlatformPackager: { prototype: { generateFuseConfig(f: Fuses): Promise<Record<string, unknown>> } } };
 const { getConfig, validateConfiguration } = require('app-builder-lib/out/util/config/config') as { getConfig: (dir: string) => Promise<BuilderConfig>; validateConfiguration: (c: BuilderConfig, logger: { isEnabled: boolean; add(): void }) => Promise<void> };
 const fuses = require('@electron/fuses') as {
@@ -66,6 +66,8 @@ describe('packaging configuration', () => {
     const config = await getConfig(REPO);
     await validateConfiguration(config, { isEnabled: false, add() {} });
     expect(config.asar).toBe(true);
+    // Main loads no native module (bundle-requires.test.ts), so nothing is rebuilt for Electron.
+    expect(config.npmRebuild).toBe(false);
     expect(await hardeningProblems(config)).toEqual([]);
     for (const [option, , wanted] of REQUIRED) expect(config.electronFuses?.[option], option).toBe(wanted);
   });
