@@ -113,6 +113,13 @@ describe('the built main bundle under the Electron stand-in', () => {
     if (!unknown.ok) expect(typeof unknown.error.message).toBe('string');
   });
 
+  it('brings its window forward when a second instance starts', async () => {
+    const before = (await main.request<{ calls: { what: string }[] }>('record')).calls.filter((c) => c.what === 'BrowserWindow.focus').length;
+    await main.request('second-instance');
+    const after = (await main.request<{ calls: { what: string }[] }>('record')).calls.filter((c) => c.what === 'BrowserWindow.focus').length;
+    expect(after).toBe(before + 1);
+  });
+
   it('quits cleanly when its window closes', async () => {
     await main.request('close-window');
     const { code, record } = await main.exited;

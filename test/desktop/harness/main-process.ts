@@ -99,6 +99,10 @@ async function handle(message: Message): Promise<unknown> {
     }
     case 'headers':
       return session.defaultSession.applyHeaders(message.url as string, { 'content-type': ['text/html'] });
+    case 'second-instance':
+      // What Electron emits in the first instance when a second one is started.
+      app.emit('second-instance', {}, ['lancam'], process.cwd(), {});
+      return true;
     case 'close-window':
       window0().close();
       return true;
