@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
+import { API_EVENTS, API_METHODS } from './src/shared/ui/api';
 
 // Three builds: Electron main (Node, ESM), the preload (CommonJS: sandboxed preloads cannot be
 // modules) and the React renderer (served from the app:// protocol in Electron, and from
@@ -11,10 +12,19 @@ export default defineConfig({
       rollupOptions: { input: resolve('src/main/index.ts'), external: ['@roamhq/wrtc'] },
     },
   },
+  // The sandboxed preload's `require` loads only electron, events, timers and url: everything else
+  // is bundled (externalizeDeps off), and the API's method and event lists are written in as
+  // constants, so the preload needs neither zod nor the schemas (test/desktop checks both).
   preload: {
+    define: {
+      __LANCAM_API_METHODS__: JSON.stringify(API_METHODS),
+      __LANCAM_API_EVENTS__: JSON.stringify(API_EVENTS),
+    },
     build: {
       outDir: 'out/preload',
-      rollupOptions: { input: resolve('src/preload/index.ts'), output: { format: 'cjs', entryFileNames: '[name].cjs' } },
+      externalizeDeps: false,
+      minify: true,
+      rollupOptions: { input: resolve('src/preload/index.ts'), external: ['electron'], output: { format: 'cjs', entryFileNames: '[name].cjs' } },
     },
   },
   renderer: {

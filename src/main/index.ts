@@ -17,6 +17,9 @@ import { APP_ORIGIN, lockDownContents, lockDownSession, registerAppScheme, serve
 const here = path.dirname(fileURLToPath(import.meta.url));
 let window: BrowserWindow | undefined;
 
+// A separate profile (tests, a second account on one machine): must be set before the lock, which
+// is per profile.
+if (process.env.LANCAM_USER_DATA) app.setPath('userData', path.resolve(process.env.LANCAM_USER_DATA));
 registerAppScheme();
 app.enableSandbox();
 if (!app.requestSingleInstanceLock()) app.quit();

@@ -31,13 +31,16 @@ async function handle(app: AppService, trusted: () => WebContents | undefined, m
   const parsed = API_ARGUMENTS[method].safeParse(args);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, error: { status: 400, message: `invalid arguments to ${method}: ${issue?.message ?? ''}` } };
+    return { ok: false, error: { status: 400, message: `invalid arguments to ${method}${issue?.path.length ? ` (${issue.path.join('.')})` : ''}: ${issue?.message ?? ''}` } };
   }
   try {
     const fn = app[method] as (...a: unknown[]) => Promise<unknown>;
     return { ok: true, result: (await fn.apply(app, parsed.data as unknown[])) ?? null };
   } catch (err) {
-    const status = (err as { status?: number | string }).status ?? 'error';
-    return { ok: false, error: { status, message: (err as Error).message } };
+    // Plain data only (contextBridge would strip an Error's class and properties), shaped as
+    // `lancam ui`'s bridge shapes it, so both paths show the same message.
+    const raw = (err as { status?: unknown } | null)?.status;
+    const status = typeof raw === 'number' || typeof raw === 'string' ? raw : 'error';
+    return { ok: false, error: { status, message: err instanceof Error ? err.message : String(err) } };
   }
 }

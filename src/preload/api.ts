@@ -1,2 +1,3 @@
-/** The API the preload exposes as `window.lancam`; the renderer imports this type only. */
+/** What the preload exposes as `window.lancamIpc`; the renderer imports these types only. */
 export type { LancamApi, LancamEvents } from '../shared/ui/api';
+export type { PreloadApi } from '../shared/ui/ipc';

@@ -5,20 +5,45 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connectApi } from '../../src/renderer/api/connect';
 import { ConnectionProblem } from '../../src/renderer/app/ConnectionProblem';
 import { plainError } from '../../src/renderer/api/errors';
-import { ApiError } from '../../src/shared/ui/api';
-import { FakeApi } from './fake-api';
+import { API_METHODS, ApiError } from '../../src/shared/ui/api';
+import type { PreloadApi } from '../../src/shared/ui/ipc';
 
 afterEach(() => {
   cleanup();
-  delete window.lancam;
+  delete window.lancamIpc;
   window.location.hash = '';
 });
 
 describe('connecting to the companion', () => {
-  it('uses the preload\'s window.lancam inside Electron', async () => {
-    const api = new FakeApi();
-    window.lancam = api;
-    expect(await connectApi()).toEqual({ kind: 'ready', api, transport: 'electron' });
+  it('inside Electron, wraps the preload\'s window.lancamIpc: results pass through, {status, message} replies become ApiError', async () => {
+    const calls: unknown[][] = [];
+    const ipc: Record<string, unknown> = {};
+    for (const method of API_METHODS) ipc[method] = async (...args: unknown[]) => (calls.push([method, ...args]), { ok: true, result: `${method}-result` });
+    // A plain object, as contextBridge delivers it: no class, no prototype.
+    ipc.pair = async () => ({ ok: false, error: { status: 401, message: 'pairing failed: wrong password' } });
+    ipc.forget = async () => ({ ok: false, error: { status: 'device-key-changed', message: 'key changed' } });
+    ipc.access = async () => 'not a reply';
+    ipc.listUsers = async () => Promise.reject(new Error('Error invoking remote method: boom'));
+    ipc.on = (event: string) => () => calls.push(['off', event]);
+    window.lancamIpc = ipc as unknown as PreloadApi;
+    const state = await connectApi();
+    expect(state.kind).toBe('ready');
+    if (state.kind !== 'ready') return;
+    expect(state.transport).toBe('electron');
+    expect(await state.api.listDevices()).toBe('listDevices-result');
+    expect(await state.api.pairingOffer('cam-1')).toBe('pairingOffer-result');
+    expect(calls).toEqual([['listDevices'], ['pairingOffer', 'cam-1']]);
+    const wrong = await state.api.pair({ deviceId: 'cam-1', password: 'x' }).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(ApiError);
+    expect((wrong as ApiError).status).toBe(401);
+    expect(plainError(wrong, 'pairing').message).toContain('The password is wrong');
+    expect(((await state.api.forget('cam-1').catch((e: unknown) => e)) as ApiError).status).toBe('device-key-changed');
+    const odd = (await state.api.access('cam-1').catch((e: unknown) => e)) as ApiError;
+    expect([odd instanceof ApiError, odd.status]).toEqual([true, 'ipc']);
+    const thrown = (await state.api.listUsers('cam-1').catch((e: unknown) => e)) as ApiError;
+    expect([thrown instanceof ApiError, thrown.status, thrown.message]).toEqual([true, 'ipc', 'Error invoking remote method: boom']);
+    state.api.on('devices', () => undefined)();
+    expect(calls.at(-1)).toEqual(['off', 'devices']);
   });
 
   it('without Electron and without a token, says to open the address `lancam ui` printed', async () => {

@@ -1,6 +1,6 @@
 /**
- * LancamApi over the browser harness's WebSocket (`lancam ui`). In Electron the same API is
- * `window.lancam`, exposed by the preload; the renderer does not care which one it has.
+ * LancamApi over the browser harness's WebSocket (`lancam ui`). In Electron the same API comes
+ * from the preload's `window.lancamIpc` (electron-client.ts); the renderer does not care which.
  */
 import { API_METHODS, ApiError, type ApiMethod, type LancamApi, type LancamEvents } from '../../shared/ui/api';
 

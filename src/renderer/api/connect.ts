@@ -1,16 +1,17 @@
 /**
- * Where the renderer gets its LancamApi: `window.lancam` inside Electron (exposed by the preload),
+ * Where the renderer gets its LancamApi: `window.lancamIpc` inside Electron (exposed by the preload, wrapped by electron-client.ts),
  * otherwise the browser harness (`lancam ui`), reached with the one-time token from the address's
  * fragment. Anything else cannot talk to the companion, and the page says so.
  */
 import { ApiError } from '../../shared/ui/api';
-import type { LancamApi } from '../../preload/api';
+import type { LancamApi, PreloadApi } from '../../preload/api';
 import { connectBridge, takeTokenFromLocation } from './bridge-client';
+import { apiFromPreload } from './electron-client';
 
 declare global {
   interface Window {
     /** Set by the Electron preload (contextBridge); absent in a plain browser. */
-    lancam?: LancamApi;
+    lancamIpc?: PreloadApi;
   }
 }
 
@@ -20,7 +21,7 @@ export type ApiConnection =
   | { kind: 'failed'; message: string };
 
 export async function connectApi(onDisconnect?: (reason: string) => void): Promise<ApiConnection> {
-  if (window.lancam) return { kind: 'ready', api: window.lancam, transport: 'electron' };
+  if (window.lancamIpc) return { kind: 'ready', api: apiFromPreload(window.lancamIpc), transport: 'electron' };
   const token = takeTokenFromLocation();
   if (!token) return { kind: 'no-token' };
   try {

@@ -1,6 +1,6 @@
 /**
  * The one contract between the desktop UI (src/renderer) and the companion core: what the Electron
- * preload exposes as `window.lancam`, and what the browser harness (`lancam ui`) bridges over an
+ * preload exposes (as `window.lancamIpc`, see ipc.ts), and what the browser harness (`lancam ui`) bridges over an
  * authenticated local WebSocket. Every argument is validated on the trusted side with the schemas
  * below before the core sees it.
  */
