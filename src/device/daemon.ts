@@ -259,6 +259,8 @@ export class DeviceDaemon implements DeviceCore {
       const body: PairingInfo = {
         Modes: modes,
         ...(modes.includes('local-open') ? { PairingWindowSeconds: this.pairingWindow.secondsLeft } : {}),
+        // lancam extension: the role the camera's button gives, so the app can say it before pairing.
+        ...(modes.includes('local-open') && this.iam.state.OpenPairingRole !== undefined ? { OpenPairingRole: this.iam.state.OpenPairingRole } : {}),
         NabtoVersion: `lancam/${PROTOCOL_VERSION}`,
         AppName: APP_NAME,
         AppVersion: APP_VERSION,
