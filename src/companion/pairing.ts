@@ -133,7 +133,7 @@ export function chooseMode(input: ModeChoiceInput): PairingMode {
  * The default name of this client's key on the camera: `<login>@<hostname>` (so keys from
  * several people and machines can be told apart), at most 64 bytes.
  */
-export function defaultFingerprintName(hostname: string = os.hostname(), login: string | undefined = loginName()): string {
+export function defaultFingerprintName(hostname: string = os.hostname(), login: string | null = loginName() ?? null): string {
   return truncateUtf8(login ? `${login}@${hostname}` : `lancam on ${hostname}`, IAM_LIMITS.fingerprintNameMaxBytes);
 }
 

@@ -117,7 +117,7 @@ describe('names and passwords', () => {
     expect(defaultFingerprintName('kitchen-pi', 'bob')).not.toBe(defaultFingerprintName('kitchen-pi', 'alice'));
     expect(defaultFingerprintName('kitchen-pi')).toMatch(/^.+@kitchen-pi$/);
     // No login name to be had: the host still tells it apart.
-    expect(defaultFingerprintName('kitchen-pi', undefined)).toBe('lancam on kitchen-pi');
+    expect(defaultFingerprintName('kitchen-pi', null)).toBe('lancam on kitchen-pi');
     const long = defaultFingerprintName('ä'.repeat(40), 'al');
     expect(new TextEncoder().encode(long).length).toBeLessThanOrEqual(64);
     expect(long).toBe(`al@${'ä'.repeat(30)}`);

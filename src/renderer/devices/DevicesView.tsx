@@ -33,8 +33,8 @@ export function DevicesView({ devices, loaded, watching, thumbnails = {}, onPair
   useEffect(() => {
     if (!loaded || found.length > 0) return undefined;
     setSearching(true);
-    const timer = window.setTimeout(() => setSearching(false), SEARCH_SPINNER_MS);
-    return () => window.clearTimeout(timer);
+    const timer = globalThis.setTimeout(() => setSearching(false), SEARCH_SPINNER_MS);
+    return () => globalThis.clearTimeout(timer);
   }, [loaded, found.length]);
 
   const card = (device: DeviceEntry) => (

@@ -82,8 +82,8 @@ export function LiveView({ devices, open, onToggle, onReorder, onThumbnail, acti
   const onKey = useCallback(
     (event: KeyboardEvent | ReactKeyboardEvent) => {
       if (!active || help || event.ctrlKey || event.metaKey || event.altKey) return;
-      const target = event.target as HTMLElement | null;
-      if (target && (target.closest('input, textarea, select, [role="dialog"]') || target.isContentEditable)) return;
+      const target = event.target;
+      if (target instanceof HTMLElement && (target.closest('input, textarea, select, [role="dialog"]') || target.isContentEditable)) return;
       const key = event.key;
       if (key === '?') {
         event.preventDefault();

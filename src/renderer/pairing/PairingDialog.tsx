@@ -151,16 +151,15 @@ interface DeviceFlowProps {
   onClose: () => void;
 }
 
-/** Seconds until `until`, ticking. */
+/** Seconds until `until`, ticking (read from the clock at each render, never from a stale copy). */
 function useSecondsUntil(until: number | undefined): number {
-  const [now, setNow] = useState(() => Date.now());
+  const [, setTick] = useState(0);
   useEffect(() => {
     if (until === undefined) return undefined;
-    setNow(Date.now());
-    const timer = globalThis.setInterval(() => setNow(Date.now()), 1000);
+    const timer = globalThis.setInterval(() => setTick((n) => n + 1), 1000);
     return () => globalThis.clearInterval(timer);
   }, [until]);
-  return until === undefined ? 0 : Math.max(0, Math.ceil((until - now) / 1000));
+  return until === undefined ? 0 : Math.max(0, Math.ceil((until - Date.now()) / 1000));
 }
 
 function DeviceFlow({ device, step, setStep, error, setError, lockedUntil, onPair, onClose }: DeviceFlowProps) {
