@@ -287,7 +287,10 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
       <footer className="live-tile__bar">
         {saved ? (
           <span className="live-tile__saved" data-testid={`live-snapshot-result-${id}`} data-file={saved.file} title={saved.file}>
-            <span>Saved {baseName(saved.file)}</span>
+            <span className="live-tile__saved-name">
+              Saved {baseName(saved.file)}
+              <span className="visually-hidden"> to {saved.file}</span>
+            </span>
             <button type="button" className="tile-button tile-button--link" onClick={() => showInFolder(saved.file)} data-testid={`live-show-folder-${id}`}>
               Show in folder
             </button>

@@ -85,6 +85,11 @@ export function LiveView({ devices, open, onToggle, onReorder, onThumbnail, acti
       const target = event.target;
       if (target instanceof HTMLElement && (target.closest('input, textarea, select, [role="dialog"]') || target.isContentEditable)) return;
       const key = event.key;
+      if (key === 'Escape' && document.fullscreenElement) {
+        event.preventDefault();
+        void document.exitFullscreen();
+        return;
+      }
       if (key === '?') {
         event.preventDefault();
         setHelp(true);
