@@ -251,13 +251,14 @@ describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavail
 
   it('shows keys by name with when they were added, and the owner renames one', async () => {
     const short = (await page.getByTestId('identity-fingerprint').getAttribute('data-fingerprint'))!.slice(0, 8);
-    const name = page.getByTestId(`key-name-admin-${short}`);
+    const row = page.getByTestId('user-row-admin');
+    const name = row.getByTestId(`key-name-admin-${short}`);
     await name.waitFor();
     // Named after the user and the host, not "lancam on <host>".
     expect(await name.innerText()).toMatch(/@/);
-    await page.getByTestId(`key-rename-admin-${short}`).click();
-    await page.getByTestId(`key-name-input-admin-${short}`).fill('Kitchen laptop');
-    await page.getByTestId(`key-name-save-admin-${short}`).click();
+    await row.getByTestId(`key-rename-admin-${short}`).click();
+    await row.getByTestId(`key-name-input-admin-${short}`).fill('Kitchen laptop');
+    await row.getByTestId(`key-name-save-admin-${short}`).click();
     await expect.poll(() => name.innerText(), { timeout: 10_000 }).toContain('Kitchen laptop');
   }, 30_000);
 

@@ -306,7 +306,7 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
             {fullscreen ? 'Exit full screen' : 'Full screen'}
           </button>
           {fullscreen ? null : (
-            <button type="button" className="tile-button" onClick={onClose} aria-label={`Stop watching ${name}`} data-testid={`live-close-${id}`}>
+            <button type="button" className="tile-button" onClick={onClose} aria-label={`Close ${name}`} title={`Stop watching ${name}`} data-testid={`live-close-${id}`}>
               Close
             </button>
           )}

@@ -197,6 +197,15 @@ function DeviceFlow({ device, step, setStep, error, setError, lockedUntil, onPai
     void loadOffer();
   }, [loadOffer]);
 
+  // The camera's answer arrives after the dialog opened: its main action takes the focus then.
+  const checkPanel = useRef<HTMLDivElement>(null);
+  const offerLoaded = offer !== undefined;
+  useEffect(() => {
+    if (!offerLoaded || step !== 'check') return;
+    const panel = checkPanel.current;
+    if (panel && !panel.contains(document.activeElement)) panel.querySelector<HTMLElement>('[data-autofocus]:not([disabled])')?.focus();
+  }, [offerLoaded, step]);
+
   // The button was pressed (or the window closed): what the camera offers has changed.
   const windowOpen = pairingWindow?.open;
   useEffect(() => {
@@ -206,7 +215,7 @@ function DeviceFlow({ device, step, setStep, error, setError, lockedUntil, onPai
   if (step === 'check') {
     const keyDiffers = offer !== undefined && offer.fingerprint !== device.fingerprint;
     return (
-      <div className="pairing__panel">
+      <div className="pairing__panel" ref={checkPanel}>
         {loading && !offer ? <Spinner label={`Connecting to ${device.friendlyName || device.deviceId}…`} /> : null}
         {offerError ? (
           <>
