@@ -233,6 +233,9 @@ describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavail
     await page.keyboard.press('Enter');
     await page.getByTestId('users-table').waitFor({ timeout: 10_000 });
     await page.getByTestId('user-row-visitor').waitFor();
+    // The live grid keeps camera 1 open behind this page: the camera says A is watching now.
+    await expect.poll(() => page.getByTestId('user-seen-admin').innerText(), { timeout: 5000 }).toBe('Watching now');
+    expect(await page.getByTestId('user-seen-visitor').innerText()).toBe('—');
     await checkScreen(page, '07-access');
     await tabTo(page, 'user-remove-visitor');
     await page.keyboard.press('Enter');
@@ -256,6 +259,7 @@ describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavail
     await name.waitFor();
     // Named after the user and the host, not "lancam on <host>".
     expect(await name.innerText()).toMatch(/@/);
+    expect(await row.getByTestId(`key-admin-${short}`).innerText()).toMatch(/added (just now|\d+ min ago)/);
     await row.getByTestId(`key-rename-admin-${short}`).click();
     await row.getByTestId(`key-name-input-admin-${short}`).fill('Kitchen laptop');
     await row.getByTestId(`key-name-save-admin-${short}`).click();
