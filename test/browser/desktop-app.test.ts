@@ -114,7 +114,7 @@ async function launchChromium(ns: Netns): Promise<BrowserContext> {
 
 describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let ns: Netns;
-  let cams: DeviceProcess[] = [];
+  const cams: DeviceProcess[] = [];
   let hidden: DeviceProcess;
   let homeA: string;
   let homeC: string;
@@ -127,13 +127,10 @@ describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavail
     await mkdir(SCREENS, { recursive: true });
     ns = await createNetns();
     const site = await tempDir('lancam-renderer-');
-    await Promise.all([
-      buildRenderer(site),
-      (async () => {
-        cams = await Promise.all(['Front door', 'Garden', 'Garage', 'Hall', 'Porch', 'Yard'].map((name) => startDevice({ wrap: ns.wrap, name, args: VIDEO_ARGS })));
-        hidden = await startDevice({ wrap: ns.wrap, name: 'Cellar', mdns: false, args: VIDEO_ARGS });
-      })(),
-    ]);
+    await buildRenderer(site);
+    // One at a time: seven daemons starting at once on a loaded two-core machine can miss the helper's start-up bound.
+    for (const name of ['Front door', 'Garden', 'Garage', 'Hall', 'Porch', 'Yard']) cams.push(await startDevice({ wrap: ns.wrap, name, args: VIDEO_ARGS }));
+    hidden = await startDevice({ wrap: ns.wrap, name: 'Cellar', mdns: false, args: VIDEO_ARGS });
     homeA = await tempDir('lancam-home-a-');
     homeC = await tempDir('lancam-home-c-');
     // Cameras 3–6: A is their owner already (by the CLI, the same home `lancam ui` uses).
