@@ -327,6 +327,19 @@ describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavail
         await page.getByTestId(view).click();
         await page.waitForTimeout(300);
         expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), `${view} at ${width}x${height}`).toBe(true);
+        if (view === 'nav-live') {
+          // On every tile, however small, the name stays clear of the quality and stats chips.
+          const overlaps = await page.evaluate(() =>
+            [...document.querySelectorAll('.live-tile')].filter((tile) => {
+              const name = tile.querySelector('.live-tile__name')?.getBoundingClientRect();
+              return [...tile.querySelectorAll('.live-tile__meta > *')].some((chip) => {
+                const r = chip.getBoundingClientRect();
+                return name !== undefined && r.width > 0 && r.left < name.right && r.right > name.left && r.top < name.bottom && r.bottom > name.top;
+              });
+            }).length,
+          );
+          expect(overlaps, `tiles where the stats cover the name at ${width}x${height}`).toBe(0);
+        }
         await shot(page, `10-${view.replace('nav-', '')}-${width}x${height}`);
       }
     }
@@ -381,6 +394,13 @@ describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavail
     // One full stop, and a countdown no longer than the wait.
     const retry = await page.getByTestId(`live-retry-${dead.deviceId}`).innerText();
     expect(retry).not.toContain('..');
+    // The message sits clear of the tile's buttons.
+    const clash = await page.getByTestId(`live-tile-${dead.deviceId}`).evaluate((tile) => {
+      const text = [...tile.querySelectorAll('.live-tile__overlay > *')].map((e) => e.getBoundingClientRect());
+      const buttons = [...tile.querySelectorAll('.live-tile__buttons button')].map((e) => e.getBoundingClientRect());
+      return text.some((t) => buttons.some((b) => t.left < b.right && t.right > b.left && t.top < b.bottom && t.bottom > b.top));
+    });
+    expect(clash).toBe(false);
     expect(Number(/Next try in (\d+) s/.exec(retry)?.[1] ?? 0)).toBeLessThanOrEqual(30);
     // Camera 2 was forgotten and re-pinned (not reopened): four of the five open tiles can show.
     expect(await page.getByTestId('nav-live-count').innerText()).toBe('4');
