@@ -68,7 +68,15 @@ describe('AppService with real cameras', () => {
     const paired = await app.pair({ deviceId: device.deviceId, mode: 'password-invite', username: 'gina', password });
     expect(paired.role).toBe('Standard');
     await expect.poll(async () => (await app.listDevices()).find((d) => d.deviceId === device.deviceId)?.role, { timeout: 5000 }).toBe('Standard');
-    await app.access(device.deviceId);
+    // A Standard user names her own key (Nabto's ManageOwnUser), and the key shows when it was added.
+    const mine = (await app.access(device.deviceId)).me.fingerprints[0]!;
+    expect(mine.name).toMatch(/@/);
+    expect(Date.parse(mine.addedAt!)).toBeLessThanOrEqual(Date.now());
+    await app.renameKey(device.deviceId, 'gina', mine.fingerprint, 'Gina\'s phone');
+    expect((await app.access(device.deviceId)).me.fingerprints[0]!.name).toBe('Gina\'s phone');
+    // Not someone else's.
+    const adminKey = ((await admin.call('GET', '/iam/users/admin')).body as { Fingerprints: { Fingerprint: string }[] }).Fingerprints[0]!.Fingerprint;
+    await expect(app.renameKey(device.deviceId, 'admin', adminKey, 'mine now')).rejects.toMatchObject({ status: 403 });
 
     expect((await admin.call('PUT', '/iam/users/gina/role', 'Guest')).status).toBe(204);
     await expect.poll(async () => (await app.listDevices()).find((d) => d.deviceId === device.deviceId)?.role, { timeout: 3000, interval: 100 }).toBe('Guest');
