@@ -261,8 +261,8 @@ describe('the live view', () => {
     await waitFor(() => expect(screen.queryByTestId('shortcuts-help')).toBeNull());
   });
 
-  it('number keys select a tile', async () => {
-    start((a) => {
+  it('number keys select a tile, and [ ] move it', async () => {
+    const api = start((a) => {
       a.devices = [front(), camera({ deviceId: 'de-back', friendlyName: 'Back', paired: true, username: 'bob', role: 'Standard', pinnedFingerprint: FP_CAMERA_2, fingerprint: FP_CAMERA_2 })];
       a.liveLayout = { open: ['de-front', 'de-back'] };
     });
@@ -271,6 +271,11 @@ describe('the live view', () => {
     fireEvent.keyDown(window, { key: '2' });
     await waitFor(() => expect(document.activeElement).toBe(screen.getByTestId('live-tile-de-back')));
     expect(screen.getByTestId('live-tile-de-back').className).toContain('live-tile--selected');
+    // [ moves the selected tile earlier: the keyboard's way to reorder.
+    fireEvent.keyDown(window, { key: '[' });
+    const grid = screen.getByTestId('live-grid');
+    await waitFor(() => expect([...grid.querySelectorAll('[data-testid^="live-tile-"]')].map((t) => t.getAttribute('data-testid'))).toEqual(['live-tile-de-back', 'live-tile-de-front']));
+    await waitFor(() => expect(api.liveLayout).toEqual({ open: ['de-back', 'de-front'] }));
   });
 
   it('adds a camera by address from the Cameras page, and refuses what is not an address', async () => {

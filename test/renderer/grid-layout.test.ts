@@ -55,7 +55,10 @@ describe('connection quality and reconnect text', () => {
   const stats = { frames: 100, fps: 25, bitrateKbps: 900, latencyMs: 80, width: 640, height: 360, firstFrameMs: 120 };
   it('says good, weak or reconnecting in words', () => {
     expect(connectionQuality('live', stats)).toBe('good');
-    expect(connectionQuality('live', { ...stats, fps: 6 })).toBe('weak');
+    expect(connectionQuality('live', { ...stats, fps: 6 }, 25)).toBe('weak');
+    // A camera set to 8 fps that delivers 8 is not weak; one that drops to 4 is.
+    expect(connectionQuality('live', { ...stats, fps: 8 }, 8)).toBe('good');
+    expect(connectionQuality('live', { ...stats, fps: 4 }, 8)).toBe('weak');
     expect(connectionQuality('live', { ...stats, latencyMs: 900 })).toBe('weak');
     expect(connectionQuality('reconnecting', stats)).toBe('reconnecting');
   });

@@ -182,7 +182,10 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
   };
 
   const retryIn = state.retryAt ? Math.max(0, Math.ceil((state.retryAt - now) / 1000)) : 0;
-  const quality = connectionQuality(phase, stats);
+  // The best rate this stream has shown (over whole seconds of stats) is what it can do.
+  const bestFps = useRef(0);
+  if (stats && stats.fps > bestFps.current) bestFps.current = stats.fps;
+  const quality = connectionQuality(phase, stats, bestFps.current);
 
   const onDragOver = (event: DragEvent) => {
     if (!onDropOn) return;

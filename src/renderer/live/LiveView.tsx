@@ -1,7 +1,8 @@
 /**
  * The live grid: the paired cameras you opened, as large as the window allows at the video's
  * shape (1, 2, 2x2, 3x3, 4x4), in an order you set by dragging. Keys: 1–9 select a tile, S saves a
- * snapshot, F (or a double-click) goes full screen and Esc comes back, ? lists the keys.
+ * snapshot, F (or a double-click) goes full screen and Esc comes back, [ and ] move the selected
+ * tile, ? lists the keys.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import type { DeviceEntry } from '../../shared/ui/api';
@@ -26,6 +27,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: 'S', what: 'Save a snapshot of the selected camera' },
   { keys: 'F or double-click', what: 'Full screen for the selected camera' },
   { keys: 'Esc', what: 'Leave full screen' },
+  { keys: '[ and ]', what: 'Move the selected camera earlier or later in the grid' },
   { keys: 'M', what: 'Mute or unmute (when a camera sends sound)' },
   { keys: '?', what: 'Show these keys' },
 ];
@@ -104,6 +106,18 @@ export function LiveView({ devices, open, onToggle, onReorder, onThumbnail, acti
         }
         return;
       }
+      if ((key === '[' || key === ']') && selectedId) {
+        const at = open.indexOf(selectedId);
+        const to = key === '[' ? at - 1 : at + 1;
+        if (at >= 0 && to >= 0 && to < open.length) {
+          event.preventDefault();
+          const next = [...open];
+          next.splice(at, 1);
+          next.splice(to, 0, selectedId);
+          onReorder(next);
+        }
+        return;
+      }
       const tile = selectedId ? controls.current.get(selectedId) : undefined;
       if (!tile) return;
       if (key === 's' || key === 'S') {
@@ -114,7 +128,7 @@ export function LiveView({ devices, open, onToggle, onReorder, onThumbnail, acti
         tile.toggleFullscreen();
       }
     },
-    [active, help, tiles, selectedId],
+    [active, help, tiles, selectedId, open, onReorder],
   );
 
   useEffect(() => {

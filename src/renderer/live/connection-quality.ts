@@ -12,13 +12,17 @@ export const QUALITY_TEXT: Record<Quality, string> = {
   none: 'No video',
 };
 
-/** Good: a steady picture (15 fps or more) arriving within half a second. Weak: anything less. */
-export function connectionQuality(phase: VideoPhase, stats: LiveVideoStats | undefined): Quality {
+/**
+ * Good: the picture keeps the rate this stream has shown it can do (a camera set to 8 fps is not
+ * weak for it), at least 5 fps, arriving within half a second. Weak: anything less.
+ */
+export function connectionQuality(phase: VideoPhase, stats: LiveVideoStats | undefined, bestFps = stats?.fps ?? 0): Quality {
   if (phase === 'reconnecting') return 'reconnecting';
   if (phase === 'connecting') return 'connecting';
   if (phase !== 'live') return 'none';
   if (!stats) return 'connecting';
-  if (stats.fps < 15 || (stats.latencyMs !== null && stats.latencyMs > 500)) return 'weak';
+  const expected = Math.max(stats.fps, bestFps);
+  if (stats.fps < 5 || stats.fps < expected * 0.6 || (stats.latencyMs !== null && stats.latencyMs > 500)) return 'weak';
   return 'good';
 }
 
