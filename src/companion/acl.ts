@@ -30,7 +30,11 @@ export interface AclUser {
   username: string;
   role?: string;
   displayName?: string;
-  fingerprints: { fingerprint: string; name?: string }[];
+  fingerprints: { fingerprint: string; name?: string; addedAt?: string }[];
+  /** lancam extension: a video stream of this user's is open now. */
+  watchingNow?: boolean;
+  /** lancam extension: when this user was last connected. */
+  lastSeenAt?: string;
 }
 
 export interface Invitation {
@@ -58,7 +62,12 @@ export function toAclUser(view: IamUserView): AclUser {
     username: view.Username,
     ...(view.Role !== undefined ? { role: view.Role } : {}),
     ...(view.DisplayName !== undefined && view.DisplayName !== '' ? { displayName: view.DisplayName } : {}),
-    fingerprints: view.Fingerprints.map((f) => ({ fingerprint: f.Fingerprint, ...(f.Name !== undefined && f.Name !== '' ? { name: f.Name } : {}) })),
+    fingerprints: view.Fingerprints.map((f) => {
+      const added = view.Lancam?.KeysAdded[f.Fingerprint];
+      return { fingerprint: f.Fingerprint, ...(f.Name !== undefined && f.Name !== '' ? { name: f.Name } : {}), ...(added ? { addedAt: added } : {}) };
+    }),
+    // lancam's presence extension, when the camera reports it.
+    ...(view.Lancam ? { watchingNow: view.Lancam.WatchingNow, ...(view.Lancam.LastSeen ? { lastSeenAt: view.Lancam.LastSeen } : {}) } : {}),
   };
 }
 

@@ -60,7 +60,7 @@ export interface PairOptions {
   password?: string | undefined;
   /** `p=…,d=…,u=…,pwd=…,fp=…`, as text or parsed. */
   pairingString?: string | PairingString | undefined;
-  /** The name this client's key gets on the camera; default `lancam on <hostname>`. */
+  /** The name this client's key gets on the camera; default `<login>@<hostname>`. */
   fingerprintName?: string | undefined;
   /** Progress, one short human sentence per step. */
   onStep?: ((step: string) => void) | undefined;
@@ -129,9 +129,20 @@ export function chooseMode(input: ModeChoiceInput): PairingMode {
   throw new CompanionError('no-pairing-mode', `cannot choose how to pair: ${offers}${hints.length > 0 ? `; ${hints.join('; or ')}` : ''}`);
 }
 
-/** The default name of this client's key on the camera: `lancam on <hostname>`, at most 64 bytes. */
-export function defaultFingerprintName(hostname: string = os.hostname()): string {
-  return truncateUtf8(`lancam on ${hostname}`, IAM_LIMITS.fingerprintNameMaxBytes);
+/**
+ * The default name of this client's key on the camera: `<login>@<hostname>` (so keys from
+ * several people and machines can be told apart), at most 64 bytes.
+ */
+export function defaultFingerprintName(hostname: string = os.hostname(), login: string | null = loginName() ?? null): string {
+  return truncateUtf8(login ? `${login}@${hostname}` : `lancam on ${hostname}`, IAM_LIMITS.fingerprintNameMaxBytes);
+}
+
+function loginName(): string | undefined {
+  try {
+    return os.userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A username suggestion from the login name (a-z, 0-9, _, . and -), else "user". */

@@ -6,7 +6,8 @@ import os from 'node:os';
 import { identityFromKey, type Identity } from '../net/keys';
 import { ChannelServer, type ChannelConnection } from '../net/channel/server';
 import type { ChannelLimits } from '../net/channel/limits';
-import { errorResponse, type RpcResponse } from '../net/channel/rpc-peer';
+import { errorResponse, type RpcRequest, type RpcResponse } from '../net/channel/rpc-peer';
+import { UserPresence } from './user-presence';
 import { RpcRouter } from '../net/rpc-router';
 import { advertise, type Advertisement } from '../net/mdns';
 import { PROTOCOL_VERSION } from '../shared/protocol/frames';
@@ -111,6 +112,8 @@ export class DeviceDaemon implements DeviceCore {
   readonly video: VideoService;
   /** Open channels, by the client key they authenticated with. */
   private readonly connections = new Map<string, Set<RequestContext>>();
+  /** Watching now, last seen, key added times (the IAM user object's `Lancam` extension). */
+  private presence: UserPresence | undefined;
 
   private constructor(
     readonly options: DeviceOptions,
@@ -181,6 +184,7 @@ export class DeviceDaemon implements DeviceCore {
     const server = new ChannelServer({ identity, host: options.host, port: options.port, ...(options.limits ? { limits: options.limits } : {}) });
     const router = new RpcRouter<RequestContext>();
     const daemon = new DeviceDaemon(options, paths, identity, ids.productId, ids.deviceId, iam, startup, server, router);
+    daemon.presence = await UserPresence.open(paths.stateDir, iam, options.log);
     daemon.registerRoutes();
     registerIamRoutes(router, daemon);
     registerPairingRoutes(router, daemon);
@@ -352,7 +356,9 @@ export class DeviceDaemon implements DeviceCore {
     const set = this.connections.get(requester.fingerprint) ?? new Set();
     set.add(context);
     this.connections.set(requester.fingerprint, set);
+    this.presence?.connectionOpened(requester.fingerprint);
     connection.peer.on('close', () => {
+      this.presence?.connectionClosed(requester.fingerprint);
       // An exchange left unfinished counts as a failed guess.
       context.passwordAuth.pending?.ticket.settle(false);
       this.proofs.void(context.passwordAuth.proof, 'connection closed');
@@ -367,7 +373,8 @@ export class DeviceDaemon implements DeviceCore {
         this.proofs.void(context.passwordAuth.proof, `a request failed (${response.status})`);
         context.passwordAuth.proof = undefined;
       }
-      return response;
+      this.presence?.afterRequest(requester.fingerprint);
+      return withPresence(request, response, this.presence, () => this.video.watchingUsers());
     });
   }
 
@@ -393,6 +400,8 @@ export class DeviceDaemon implements DeviceCore {
       const body: PairingInfoWire = {
         Modes: order.filter((m) => modes.includes(m)).map((m) => NABTO_PAIRING_MODE_NAMES[m]),
         ...(modes.includes('local-open') && this.managesPairing(requester) ? { PairingWindowSeconds: this.pairingWindow.secondsLeft } : {}),
+        // lancam extension: the role the camera's button gives, so the app can say it before pairing.
+        ...(modes.includes('local-open') && this.iam.state.OpenPairingRole !== undefined ? { OpenPairingRole: this.iam.state.OpenPairingRole } : {}),
         NabtoVersion: `lancam/${PROTOCOL_VERSION}`,
         AppName: APP_NAME,
         AppVersion: APP_VERSION,
@@ -403,6 +412,16 @@ export class DeviceDaemon implements DeviceCore {
       return { status: Status.Content, body };
     });
   }
+}
+
+/** GET /iam/me and GET /iam/users/{u} answers carry lancam's `Lancam` extension member. */
+function withPresence(request: RpcRequest, response: RpcResponse, presence: UserPresence | undefined, watching: () => ReadonlySet<string>): RpcResponse {
+  if (!presence || request.method !== 'GET' || response.status !== Status.Content) return response;
+  if (request.path !== '/iam/me' && !/^\/iam\/users\/[^/]+$/.test(request.path)) return response;
+  const body = response.body as { Username?: unknown } | null;
+  if (!body || typeof body !== 'object' || typeof body.Username !== 'string') return response;
+  const extension = presence.extensionFor(body.Username, watching());
+  return extension ? { ...response, body: { ...body, Lancam: extension } } : response;
 }
 
 export function forbidden(action: string): RpcResponse {

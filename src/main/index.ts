@@ -2,7 +2,6 @@
  * lancam desktop: Electron main. One window, secured as ARCHITECTURE.md says (see security.ts);
  * the companion core runs here and the renderer reaches it only through the preload's API.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog } from 'electron';
@@ -11,6 +10,7 @@ import { openHome } from '../companion/home';
 import { KnownDeviceStore } from '../companion/known-devices';
 import { RemoteAccessStore } from '../companion/remote/remote-access-store';
 import { desktopKeyStore } from './key-store';
+import { showItemInFolder } from './shell';
 import { registerIpc } from './ipc';
 import { APP_ORIGIN, lockDownContents, lockDownSession, registerAppScheme, serveRenderer } from './security';
 
@@ -42,16 +42,8 @@ app.whenReady().then(async () => {
     mdnsInterface: process.env.LANCAM_MDNS_INTERFACE,
     identity: keys.protection,
     remoteAccess: new RemoteAccessStore(path.join(homeDir, 'remote-access.json'), home.identity.privateKey),
-    saveSnapshot: async (deviceId, png) => {
-      const choice = await dialog.showSaveDialog(window!, {
-        title: 'Save snapshot',
-        defaultPath: path.join(app.getPath('pictures'), `${deviceId}-${new Date().toISOString().replace(/[:.]/g, '-')}.png`),
-        filters: [{ name: 'PNG image', extensions: ['png'] }],
-      });
-      if (choice.canceled || !choice.filePath) return { cancelled: true };
-      await fs.writeFile(choice.filePath, png);
-      return { file: choice.filePath };
-    },
+    snapshotDir: path.join(app.getPath('pictures'), 'lancam'),
+    showInFolder: showItemInFolder,
   });
   const unregister = registerIpc(service, () => window?.webContents);
 

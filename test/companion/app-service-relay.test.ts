@@ -37,7 +37,7 @@ describe('AppService through the relay', () => {
       store,
       mdnsInterface: '127.0.0.1',
       identity: { keyProtection: 'file-0600', keyProtectionNote: 'test' },
-      saveSnapshot: async () => ({ cancelled: true }),
+      snapshotDir: path.join(homeDir, 'snapshots'),
       remoteAccess: new RemoteAccessStore(path.join(homeDir, 'remote-access.json'), home.identity.privateKey),
     });
     onCleanup(() => app.close());

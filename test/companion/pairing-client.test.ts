@@ -112,11 +112,15 @@ describe('base64url', () => {
 });
 
 describe('names and passwords', () => {
-  it('names the key "lancam on <hostname>", at most 64 bytes, never cutting a character', () => {
-    expect(defaultFingerprintName('kitchen-pi')).toBe('lancam on kitchen-pi');
-    const long = defaultFingerprintName('ä'.repeat(40));
+  it('names the key "<login>@<hostname>" (so keys can be told apart), at most 64 bytes, never cutting a character', () => {
+    expect(defaultFingerprintName('kitchen-pi', 'alice')).toBe('alice@kitchen-pi');
+    expect(defaultFingerprintName('kitchen-pi', 'bob')).not.toBe(defaultFingerprintName('kitchen-pi', 'alice'));
+    expect(defaultFingerprintName('kitchen-pi')).toMatch(/^.+@kitchen-pi$/);
+    // No login name to be had: the host still tells it apart.
+    expect(defaultFingerprintName('kitchen-pi', null)).toBe('lancam on kitchen-pi');
+    const long = defaultFingerprintName('ä'.repeat(40), 'al');
     expect(new TextEncoder().encode(long).length).toBeLessThanOrEqual(64);
-    expect(long).toBe(`lancam on ${'ä'.repeat(27)}`);
+    expect(long).toBe(`al@${'ä'.repeat(30)}`);
     expect(truncateUtf8('a😀b', 4)).toBe('a');
     expect(truncateUtf8('a😀b', 5)).toBe('a😀');
   });

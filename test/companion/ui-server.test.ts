@@ -28,7 +28,7 @@ beforeAll(async () => {
     store: new KnownDeviceStore(home.devicesFile),
     mdnsInterface: '127.0.0.1',
     identity: { keyProtection: 'file-0600', keyProtectionNote: 'test' },
-    saveSnapshot: async () => ({ cancelled: true }),
+    snapshotDir: `${home.dir}/snapshots`,
   });
   server = new UiServer({ app, staticDir: site });
   ({ port } = await server.listen());

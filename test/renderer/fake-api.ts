@@ -2,7 +2,7 @@
  * An in-memory LancamApi for component tests: what the UI is given, what it asked for, and a way
  * to push events. Each method can be replaced per test (an error, a slow answer, …).
  */
-import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamApi, type LancamEvents, type PairingOffer, type PairRequest, type PairResultView, type UserView } from '../../src/shared/ui/api';
+import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamApi, type LiveLayoutView, type LancamEvents, type PairingOffer, type PairRequest, type PairResultView, type UserView } from '../../src/shared/ui/api';
 import type { IamSettingsView } from '../../src/shared/protocol/iam-api';
 
 export const FP_CAMERA_1 = '540f19c7874c2f63c2f5790ac8df13b51fc9abce107071b002e54f1f22949bb6';
@@ -148,6 +148,27 @@ export class FakeApi implements LancamApi {
   async addRemoteAccess(accessString: string) {
     this.record('addRemoteAccess', [accessString]);
     return { deviceId: /d=([^,]+)/.exec(accessString)![1]! };
+  }
+  async showSnapshotInFolder(file: string) {
+    this.record('showSnapshotInFolder', [file]);
+    return { folder: file.replace(/\/[^/]*$/, ''), opened: true };
+  }
+  liveLayout: LiveLayoutView = { open: [] };
+  async getLiveLayout() {
+    this.record('getLiveLayout', []);
+    return this.liveLayout;
+  }
+  async setLiveLayout(layout: LiveLayoutView) {
+    this.record('setLiveLayout', [layout]);
+    this.liveLayout = layout;
+  }
+  addByAddressImpl: (host: string, port: number) => Promise<DeviceEntry> = async (host, port) => camera({ deviceId: 'de-manual', address: { host, port } });
+  async addDeviceByAddress(host: string, port: number) {
+    this.record('addDeviceByAddress', [host, port]);
+    return this.addByAddressImpl(host, port);
+  }
+  async renameKey(deviceId: string, username: string, fingerprint: string, name: string) {
+    this.record('renameKey', [deviceId, username, fingerprint, name]);
   }
 }
 

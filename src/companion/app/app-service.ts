@@ -13,7 +13,8 @@ import { lanTransport, type SignalingTransport } from '../video/signaling-transp
 import { openRelayTransport } from '../remote/relay-transport';
 import type { RemoteAccessStore } from '../remote/remote-access-store';
 import { EVENTS, type SettingsKey } from '../../shared/protocol/iam-api';
-import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamEvents, type PairingOffer, type PairRequest, type PairResultView, type UserView } from '../../shared/ui/api';
+import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamEvents, type LiveLayoutView, type PairingOffer, type PairRequest, type PairResultView, type UserView } from '../../shared/ui/api';
+import { iamUserViewSchema } from '../../shared/protocol/iam-api';
 import { CompanionError } from '../errors';
 import type { ClientHome } from '../home';
 import type { KnownDeviceStore } from '../known-devices';
@@ -21,6 +22,14 @@ import { Discovery, type DiscoveredDevice } from '../discovery';
 import { DeviceSession, type DeviceTarget } from '../device-session';
 import { pair } from '../pairing';
 import * as acl from '../acl';
+import { LiveLayoutStore } from './live-layout-store';
+import { SnapshotFolder } from './snapshots';
+
+/**
+ * Heartbeat on the app's channels: a camera that stops answering is offline within about two
+ * intervals (the CLI keeps the channel default; the app shows liveness, so it asks more often).
+ */
+export const APP_HEARTBEAT_MS = 1000;
 
 export interface AppServiceOptions {
   home: ClientHome;
@@ -29,8 +38,10 @@ export interface AppServiceOptions {
   mdnsInterface?: string | undefined;
   bind?: string | undefined;
   identity: Omit<IdentityView, 'fingerprint'>;
-  /** Saves a snapshot (PNG bytes); the desktop asks where, the harness writes to a folder. */
-  saveSnapshot: (deviceId: string, png: Buffer) => Promise<{ file: string } | { cancelled: true }>;
+  /** Where snapshots go: `<Pictures>/lancam`, named after the camera and the time. */
+  snapshotDir: string;
+  /** Opens the system file manager at a saved snapshot (Electron's shell.showItemInFolder); false where there is none. */
+  showInFolder?: ((file: string) => Promise<boolean>) | undefined;
   /** Relay access this client holds; without it, video is LAN-only. */
   remoteAccess?: RemoteAccessStore | undefined;
 }
@@ -50,11 +61,42 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   /** Cameras whose owner removed this client (learned from the camera's access-changed event). */
   private readonly revoked = new Set<string>();
   private devicesTimer: NodeJS.Timeout | undefined;
+  /** Paired cameras whose channel dropped (died, unplugged, stopped answering heartbeats): offline until heard from again. */
+  private readonly down = new Set<string>();
+  /** Cameras with a channel open now. */
+  private readonly connected = new Set<string>();
+  /** Cameras added by address (mDNS cannot see them), by id. */
+  private readonly manual = new Map<string, DiscoveredDevice>();
+  /** Keys pinned before a camera was forgotten (this run only), to show both when pairing again. */
+  private readonly forgottenKeys = new Map<string, string>();
+  private readonly snapshots: SnapshotFolder;
+  private readonly layout: LiveLayoutStore;
+  private closed = false;
 
   constructor(private readonly options: AppServiceOptions) {
     super();
     this.discovery = new Discovery({ interface: options.mdnsInterface });
-    for (const event of ['add', 'update', 'remove'] as const) this.discovery.on(event, () => this.devicesChanged());
+    this.snapshots = new SnapshotFolder(options.snapshotDir);
+    this.layout = new LiveLayoutStore(options.home.dir);
+    for (const event of ['add', 'update'] as const) {
+      this.discovery.on(event, (d: DiscoveredDevice) => {
+        // Heard from again: worth another channel.
+        this.down.delete(d.deviceId);
+        void this.watchPresence(d.deviceId);
+        this.devicesChanged();
+      });
+    }
+    this.discovery.on('remove', () => this.devicesChanged());
+  }
+
+  /**
+   * A paired camera on the network gets a channel kept open, so its state (offline, role changed,
+   * access removed) shows on every screen within seconds, not when mDNS records expire.
+   */
+  private async watchPresence(deviceId: string): Promise<void> {
+    if (this.closed || this.sessions.has(deviceId) || this.keyChanged.has(deviceId)) return;
+    if (!(await this.options.store.get(deviceId).catch(() => undefined))) return;
+    await this.session(deviceId).catch(() => undefined);
   }
 
   async identity(): Promise<IdentityView> {
@@ -64,7 +106,7 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   async listDevices(): Promise<DeviceEntry[]> {
     const known = await this.options.store.list();
     const remote = new Set(((await this.options.remoteAccess?.list().catch(() => [])) ?? []).map((g) => g.deviceId));
-    const discovered = new Map(this.discovery.devices().map((d) => [d.deviceId, d]));
+    const discovered = new Map([...this.manual.values(), ...this.discovery.devices()].map((d) => [d.deviceId, d]));
     const entries: DeviceEntry[] = [];
     for (const k of known) {
       const d = discovered.get(k.deviceId);
@@ -79,7 +121,7 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
         paired: true,
         ...(k.username ? { username: k.username } : {}),
         ...(k.role ? { role: k.role } : {}),
-        status: changed ? 'key-changed' : this.revoked.has(k.deviceId) ? 'revoked' : d ? 'online' : 'offline',
+        status: changed ? 'key-changed' : this.revoked.has(k.deviceId) ? 'revoked' : this.isOnline(k.deviceId, d !== undefined) ? 'online' : 'offline',
         ...(d ? { address: { host: d.host, port: d.port } } : k.lastAddress ? { address: k.lastAddress } : {}),
         ...(remote.has(k.deviceId) ? { remoteAccess: true } : {}),
       });
@@ -90,16 +132,35 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
     return entries.sort((a, b) => Number(b.paired) - Number(a.paired) || a.friendlyName.localeCompare(b.friendlyName));
   }
 
+  /** Online: a channel is open, or (none yet) the camera announces itself and its channel did not just drop. */
+  private isOnline(deviceId: string, announced: boolean): boolean {
+    if (this.connected.has(deviceId)) return true;
+    return announced && !this.down.has(deviceId);
+  }
+
   async pairingOffer(deviceId: string): Promise<PairingOffer> {
     const session = await this.session(deviceId);
+    const previous = this.forgottenKeys.get(deviceId);
+    const common = {
+      fingerprint: session.deviceFingerprint,
+      paired: session.known !== undefined,
+      ...(previous !== undefined && previous !== session.deviceFingerprint ? { previousFingerprint: previous } : {}),
+    };
+    // A user of the camera (not pinned here, e.g. after Forget) may not ask how to pair (a Guest
+    // gets 403): the camera knows this key, so pairing again is only confirming and re-pinning it.
+    const me = await session.call('GET', '/iam/me', undefined, iamUserViewSchema).catch(() => undefined);
+    if (me) {
+      const info = await session.deviceInfo();
+      return { deviceId: info.DeviceId, friendlyName: info.FriendlyName, modes: [], knownUser: { username: me.Username, ...(me.Role !== undefined ? { role: me.Role } : {}) }, ...common };
+    }
     const info = await session.pairingInfo();
     return {
       deviceId: info.DeviceId,
       friendlyName: info.FriendlyName,
-      fingerprint: session.deviceFingerprint,
       modes: info.Modes,
-      paired: session.known !== undefined,
+      ...common,
       ...(info.PairingWindowSeconds ? { pairingWindowSeconds: info.PairingWindowSeconds } : {}),
+      ...(info.OpenPairingRole ? { openPairingRole: info.OpenPairingRole } : {}),
     };
   }
 
@@ -118,6 +179,10 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
     });
     this.dropSession(result.deviceId);
     this.revoked.delete(result.deviceId);
+    this.down.delete(result.deviceId);
+    this.forgottenKeys.delete(result.deviceId);
+    this.manual.delete(result.deviceId);
+    void this.watchPresence(result.deviceId);
     this.devicesChanged();
     return {
       deviceId: result.deviceId,
@@ -131,7 +196,10 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   }
 
   async forget(deviceId: string): Promise<void> {
+    const known = await this.options.store.get(deviceId);
+    if (known) this.forgottenKeys.set(deviceId, known.fingerprint);
     this.dropSession(deviceId);
+    this.down.delete(deviceId);
     this.keyChanged.delete(deviceId);
     this.revoked.delete(deviceId);
     if (!(await this.options.store.remove(deviceId))) throw new ApiError('not-found', `no known camera ${deviceId}`);
@@ -161,6 +229,51 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
     const invitation = await acl.inviteUser(await this.session(deviceId), username, role);
     const qrSvg = await QRCode.toString(invitation.pairingString, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
     return { ...invitation, qrSvg };
+  }
+
+  async renameKey(deviceId: string, username: string, fingerprint: string, name: string): Promise<void> {
+    const session = await this.session(deviceId);
+    const target = `/iam/users/${encodeURIComponent(username)}/fingerprints/${fingerprint}`;
+    // Nabto's form; a camera from before it knew the form takes the older {Name}.
+    try {
+      await session.call('PUT', target, { FingerprintName: name });
+    } catch (err) {
+      if (!(err instanceof CompanionError && err.status === 400)) throw err;
+      await session.call('PUT', target, { Name: name });
+    }
+  }
+
+  async getLiveLayout(): Promise<LiveLayoutView> {
+    const { open } = await this.layout.get();
+    return { open };
+  }
+
+  async setLiveLayout(layout: LiveLayoutView): Promise<void> {
+    await this.layout.set(layout);
+  }
+
+  /**
+   * A camera mDNS cannot see (another subnet, multicast blocked): connect to host:port, check it
+   * is a lancam camera, and list it. Nothing is pinned until the user pairs and checks its key.
+   */
+  async addDeviceByAddress(host: string, port: number): Promise<DeviceEntry> {
+    const session = await DeviceSession.open({ home: this.options.home, store: this.options.store, target: { address: { host, port } }, bind: this.options.bind });
+    try {
+      const info = await session.deviceInfo();
+      if (session.known) {
+        await this.options.store.touch(session.known.deviceId, { lastAddress: { host, port } });
+      } else {
+        const seen: DiscoveredDevice = { instanceName: `${info.FriendlyName} (${host}:${port})`, deviceId: info.DeviceId, productId: info.ProductId, friendlyName: info.FriendlyName, fingerprint: session.deviceFingerprint, protocolVersion: info.ProtocolVersion, host, port, addresses: [host] };
+        this.manual.set(info.DeviceId, seen);
+      }
+      this.down.delete(info.DeviceId);
+      const entry = (await this.listDevices()).find((d) => d.deviceId === info.DeviceId);
+      this.devicesChanged();
+      if (!entry) throw new ApiError('not-found', 'the camera answered but could not be listed');
+      return entry;
+    } finally {
+      session.close();
+    }
   }
 
   async removeUser(deviceId: string, username: string): Promise<void> {
@@ -255,10 +368,20 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   async saveSnapshot(deviceId: string, pngBase64: string): Promise<{ file: string } | { cancelled: true }> {
     const png = Buffer.from(pngBase64, 'base64');
     if (png.length < 8 || !png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new ApiError(400, 'a snapshot must be a PNG image');
-    return this.options.saveSnapshot(deviceId, png);
+    const known = await this.options.store.get(deviceId);
+    const name = known?.friendlyName || this.discovery.devices().find((d) => d.deviceId === deviceId)?.friendlyName || deviceId;
+    return { file: await this.snapshots.save(name, png) };
+  }
+
+  /** Only a file this app saved: the UI cannot make the file manager open anything else. */
+  async showSnapshotInFolder(file: string): Promise<{ folder: string; opened: boolean }> {
+    if (!(await this.snapshots.isSaved(file))) throw new ApiError(404, 'that is not a snapshot this app saved (or it was moved or deleted)');
+    const opened = this.options.showInFolder ? await this.options.showInFolder(file).catch(() => false) : false;
+    return { folder: this.snapshots.dir, opened };
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const id of [...this.videos.keys()]) this.endVideo(id, 'closing', false);
     for (const id of [...this.sessions.keys()]) this.dropSession(id);
     if (this.devicesTimer) clearTimeout(this.devicesTimer);
@@ -286,10 +409,28 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
 
   private async openSession(deviceId: string): Promise<DeviceSession> {
     try {
-      const session = await DeviceSession.open({ home: this.options.home, store: this.options.store, discovery: this.discovery, target: await this.targetOf(deviceId), bind: this.options.bind, discoveryTimeoutMs: 3000 });
+      const session = await DeviceSession.open({
+        home: this.options.home,
+        store: this.options.store,
+        discovery: this.discovery,
+        target: await this.targetOf(deviceId),
+        bind: this.options.bind,
+        discoveryTimeoutMs: 3000,
+        limits: { heartbeatIntervalMs: APP_HEARTBEAT_MS },
+      });
       this.keyChanged.delete(deviceId);
+      this.connected.add(deviceId);
+      this.down.delete(deviceId);
+      this.devicesChanged();
+      const mine = this.sessions.get(deviceId);
       session.channel.peer.on('close', () => {
-        if (this.sessions.get(deviceId) !== undefined) this.sessions.delete(deviceId);
+        this.connected.delete(deviceId);
+        // Not closed by us (dropSession removes it first): the camera went away.
+        if (mine !== undefined && this.sessions.get(deviceId) === mine) {
+          this.sessions.delete(deviceId);
+          this.down.add(deviceId);
+        }
+        this.devicesChanged();
       });
       session.channel.peer.on('event', (event) => {
         if (event.event === EVENTS.pairingWindow) {
@@ -304,16 +445,21 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
       if (err instanceof CompanionError && err.status === 'device-key-changed') {
         this.keyChanged.add(deviceId);
         this.devicesChanged();
+      } else if (err instanceof CompanionError && ['unreachable', 'timeout', 'ECONNREFUSED', 'closed', 'reset'].includes(String(err.status))) {
+        this.down.add(deviceId);
+        this.devicesChanged();
       }
       throw err;
     }
   }
 
-  /** After an access change: is this client still a user of the camera? */
+  /** After an access change: is this client still a user of the camera, and with which role? */
   private async checkAccess(deviceId: string, session: DeviceSession): Promise<void> {
     try {
-      await acl.getMe(session);
+      const me = await acl.getMe(session);
       this.revoked.delete(deviceId);
+      const known = await this.options.store.get(deviceId);
+      if (known && (known.role !== me.role || known.username !== me.username)) await this.options.store.touch(deviceId, { username: me.username, ...(me.role !== undefined ? { role: me.role } : {}) });
     } catch (err) {
       if (err instanceof CompanionError && err.status === 404) this.revoked.add(deviceId);
     }
@@ -327,7 +473,7 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   }
 
   private async targetOf(deviceId: string): Promise<DeviceTarget> {
-    const found = this.discovery.devices().find((d: DiscoveredDevice) => d.deviceId === deviceId);
+    const found = this.discovery.devices().find((d: DiscoveredDevice) => d.deviceId === deviceId) ?? this.manual.get(deviceId);
     if (found) return { address: { host: found.host, port: found.port } };
     return { nameOrId: deviceId };
   }

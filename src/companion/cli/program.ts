@@ -11,6 +11,8 @@ import { DeviceSession, parseAddress, type DeviceTarget } from '../device-sessio
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openFolderOnDesktop } from '../app/open-folder';
+import { defaultSnapshotDir } from '../app/snapshots';
 import { AppService } from '../app/app-service';
 import { RemoteAccessStore } from '../remote/remote-access-store';
 import { openRelayTransport } from '../remote/relay-transport';
@@ -204,7 +206,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     .option('--password-file <file>', 'read the password from this file ("-" = standard input)')
     .option('--pairing-string <text>', 'a pairing string p=…,d=…,u=…,pwd=…,fp=… (then the device may be omitted; visible to local users: prefer --pairing-string-file or $LANCAM_PAIRING_STRING)')
     .option('--pairing-string-file <file>', 'read the pairing string from this file ("-" = standard input)')
-    .option('--name <name>', 'the name of this client\'s key on the camera (default "lancam on <hostname>")')
+    .option('--name <name>', 'the name of this client\'s key on the camera (default "<login>@<hostname>")')
     .action(async (device: string | undefined, opts: PairCommandOptions) => {
       const ctx = await context();
       const warn = (line: string) => process.stderr.write(`lancam: ${line}\n`);
@@ -481,7 +483,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     .description('serve the desktop UI to a browser on this machine (for machines without a desktop session)')
     .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', '0')
     .option('--static <dir>', 'the built renderer to serve', defaultRendererDir())
-    .option('--snapshots <dir>', 'where snapshots are saved (default: <home>/snapshots)')
+    .option('--snapshots <dir>', 'where snapshots are saved (default: ~/Pictures/lancam)')
     .action(async (opts: { port: string; static: string; snapshots?: string }) => {
       const ctx = await context();
       const port = Number(opts.port);
@@ -489,7 +491,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
       await fs.access(path.join(opts.static, 'index.html')).catch(() => {
         throw new CompanionError('not-built', `no built UI in ${opts.static}; run "npm run build" first`);
       });
-      const snapshots = path.resolve(opts.snapshots ?? path.join(ctx.home.dir, 'snapshots'));
+      const snapshots = path.resolve(opts.snapshots ?? defaultSnapshotDir());
       const app = new AppService({
         home: ctx.home,
         store: ctx.store,
@@ -497,12 +499,8 @@ function buildProgram(setJson: (json: boolean) => void): Command {
         bind: ctx.global.bind,
         identity: { keyProtection: 'file-0600', keyProtectionNote: `the key is a file readable only by you (${ctx.home.keyFile})` },
         remoteAccess: remoteStore(ctx),
-        saveSnapshot: async (deviceId, png) => {
-          await fs.mkdir(snapshots, { recursive: true, mode: 0o700 });
-          const file = path.join(snapshots, `${deviceId}-${new Date().toISOString().replace(/[:.]/g, '-')}.png`);
-          await fs.writeFile(file, png, { mode: 0o600 });
-          return { file };
-        },
+        snapshotDir: snapshots,
+        showInFolder: openFolderOnDesktop,
       });
       const server = new UiServer({ app, staticDir: opts.static, port, log: (line) => process.stderr.write(`${line}\n`) });
       const { url } = await server.listen();

@@ -196,6 +196,18 @@ export class VideoService {
     return { width: this.options.width, height: this.options.height };
   }
 
+  /** Usernames with a video stream open now. */
+  watchingUsers(): Set<string> {
+    const users = new Set<string>();
+    for (const map of this.sessions.values()) {
+      for (const session of map.values()) {
+        const user = this.core.iam.userOf(session.endpoint.requester);
+        if (user) users.add(user.Username);
+      }
+    }
+    return users;
+  }
+
   get viewerCount(): number {
     let n = 0;
     for (const map of this.sessions.values()) n += map.size;

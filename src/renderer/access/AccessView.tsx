@@ -12,6 +12,7 @@ import { Spinner } from '../components/Spinner';
 import { InviteForm } from './InviteForm';
 import { PairingSettings } from './PairingSettings';
 import { RenameForm } from './RenameForm';
+import { KeyNameEditor } from './KeyNameEditor';
 import { UsersTable } from './UsersTable';
 
 interface AccessViewProps {
@@ -81,6 +82,26 @@ export function AccessView({ deviceId, device, onBack }: AccessViewProps) {
               {access.me.role ? <span className="role-badge">{access.me.role}</span> : null}
               {access.me.displayName ? <span className="muted"> · {access.me.displayName}</span> : null}
             </p>
+            {access.me.fingerprints.length > 0 ? (
+              <>
+                <h3 className="card__subtitle">Your keys</h3>
+                <ul className="key-list" data-testid="access-my-keys">
+                  {access.me.fingerprints.map((f) => (
+                    <KeyNameEditor
+                      key={f.fingerprint}
+                      deviceId={deviceId}
+                      username={access.me.username}
+                      fingerprint={f.fingerprint}
+                      name={f.name}
+                      addedAt={f.addedAt}
+                      // Standard users may change their own user (keys included); a Guest only reads it.
+                      canRename={access.me.role !== 'Guest'}
+                      onChanged={async () => setAccess(await api.access(deviceId))}
+                    />
+                  ))}
+                </ul>
+              </>
+            ) : null}
             {!access.canManageUsers && !access.canManageSettings ? (
               <p className="muted" data-testid="access-readonly">
                 You can watch this camera. Only its administrators can manage who has access and how new people pair with it.

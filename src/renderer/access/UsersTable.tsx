@@ -4,8 +4,9 @@ import { useApi } from '../app/api-context';
 import { useNotify } from '../app/notices';
 import { plainError } from '../api/errors';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { fingerprintGroups } from '../components/Fingerprint';
+import { KeyNameEditor } from './KeyNameEditor';
 import { assignableRoles } from './roles';
+import { formatWhen } from './when';
 
 interface UsersTableProps {
   deviceId: string;
@@ -45,6 +46,7 @@ export function UsersTable({ deviceId, deviceName, users, me, roles, onChanged }
             <tr>
               <th scope="col">User</th>
               <th scope="col">Role</th>
+              <th scope="col">Seen</th>
               <th scope="col">Keys</th>
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
@@ -87,16 +89,22 @@ export function UsersTable({ deviceId, deviceName, users, me, roles, onChanged }
                       </>
                     )}
                   </td>
+                  <td data-testid={`user-seen-${user.username}`}>
+                    {user.watchingNow ? (
+                      <span className="watching-badge">Watching now</span>
+                    ) : user.lastSeenAt ? (
+                      <span className="small">Last seen {formatWhen(user.lastSeenAt)}</span>
+                    ) : (
+                      <span className="muted small">{user.fingerprints.length === 0 ? '—' : 'Not seen yet'}</span>
+                    )}
+                  </td>
                   <td>
                     {user.fingerprints.length === 0 ? (
                       <span className="muted small">{isMe ? '—' : 'Not paired yet (invitation pending)'}</span>
                     ) : (
                       <ul className="key-list">
                         {user.fingerprints.map((f) => (
-                          <li key={f.fingerprint} title={fingerprintGroups(f.fingerprint).join(' ')}>
-                            <span className="key-list__name">{f.name || 'unnamed key'}</span>
-                            <code className="key-list__fp">{fingerprintGroups(f.fingerprint).slice(0, 4).join(' ')} …</code>
-                          </li>
+                          <KeyNameEditor key={f.fingerprint} deviceId={deviceId} username={user.username} fingerprint={f.fingerprint} name={f.name} addedAt={f.addedAt} canRename onChanged={onChanged} />
                         ))}
                       </ul>
                     )}

@@ -4,7 +4,7 @@ import type { DeviceEntry, IdentityView, LancamApi } from '../../shared/ui/api';
 import { AccessView } from '../access/AccessView';
 import { DevicesView } from '../devices/DevicesView';
 import { IdentityFooter, KeyProtectionWarning } from '../identity/IdentityFooter';
-import { LiveView } from '../live/LiveView';
+import { isWatchable, LiveView } from '../live/LiveView';
 import { PairingDialog, type PairingTarget } from '../pairing/PairingDialog';
 import { ApiProvider } from './api-context';
 import { NoticeProvider } from './notices';
@@ -28,19 +28,48 @@ function Shell({ api, disconnected }: { api: LancamApi; disconnected?: string | 
   const [view, setView] = useState<View>({ name: 'devices' });
   const [watching, setWatching] = useState<string[]>([]);
   const [pairing, setPairing] = useState<PairingTarget>();
+  const [layoutLoaded, setLayoutLoaded] = useState(false);
+  const [thumbnails, setThumbnails] = useState<Record<string, string>>({});
 
   useEffect(() => {
     api.identity().then(setIdentity, () => undefined);
   }, [api]);
 
+  // The grid as it was left (kept in the companion's home, for the desktop and `lancam ui` alike).
+  useEffect(() => {
+    let active = true;
+    api.getLiveLayout().then(
+      (layout) => {
+        if (!active) return;
+        setWatching((list) => (list.length > 0 ? list : layout.open));
+        setLayoutLoaded(true);
+      },
+      () => active && setLayoutLoaded(true),
+    );
+    return () => {
+      active = false;
+    };
+  }, [api]);
+
+  useEffect(() => {
+    if (layoutLoaded) void api.setLiveLayout({ open: watching }).catch(() => undefined);
+  }, [api, watching, layoutLoaded]);
+
   // A camera that was forgotten leaves the live grid.
   useEffect(() => {
-    if (!loaded) return;
+    if (!loaded || !layoutLoaded) return;
     setWatching((list) => {
       const next = list.filter((id) => devices.some((d) => d.deviceId === id && d.paired));
       return next.length === list.length ? list : next;
     });
-  }, [devices, loaded]);
+  }, [devices, loaded, layoutLoaded]);
+
+  const onThumbnail = useCallback((deviceId: string, dataUrl: string) => setThumbnails((all) => ({ ...all, [deviceId]: dataUrl })), []);
+  // The badge counts what is really showing: not a camera that is offline, revoked or blocked.
+  const showing = watching.filter((id) => {
+    const d = devices.find((x) => x.deviceId === id);
+    return d !== undefined && isWatchable(d);
+  }).length;
 
   const toggleWatch = useCallback((deviceId: string) => setWatching((list) => (list.includes(deviceId) ? list.filter((id) => id !== deviceId) : [...list, deviceId])), []);
   const watch = useCallback((deviceId: string) => {
@@ -62,7 +91,11 @@ function Shell({ api, disconnected }: { api: LancamApi; disconnected?: string | 
           </button>
           <button type="button" className={`nav__item${current === 'live' ? ' nav__item--current' : ''}`} aria-current={current === 'live' ? 'page' : undefined} onClick={() => setView({ name: 'live' })} data-testid="nav-live">
             Live view
-            {watching.length > 0 ? <span className="nav__badge">{watching.length}</span> : null}
+            {showing > 0 ? (
+              <span className="nav__badge" data-testid="nav-live-count" aria-label={`${showing} watching`}>
+                {showing}
+              </span>
+            ) : null}
           </button>
         </nav>
       </header>
@@ -80,6 +113,7 @@ function Shell({ api, disconnected }: { api: LancamApi; disconnected?: string | 
             devices={devices}
             loaded={loaded}
             watching={watching}
+            thumbnails={thumbnails}
             onPair={(device: DeviceEntry) => setPairing({ kind: 'device', device })}
             onPairInvitation={(pairingString) => setPairing({ kind: 'invitation', pairingString })}
             onWatch={watch}
@@ -87,7 +121,8 @@ function Shell({ api, disconnected }: { api: LancamApi; disconnected?: string | 
           />
         ) : null}
         {view.name === 'access' ? <AccessView deviceId={view.deviceId} device={devices.find((d) => d.deviceId === view.deviceId)} onBack={() => setView({ name: 'devices' })} /> : null}
-        {view.name === 'live' ? <LiveView devices={devices} open={watching} onToggle={toggleWatch} /> : null}
+        {/* Always mounted: switching pages does not tear down and restart every stream. */}
+        <LiveView devices={devices} open={watching} onToggle={toggleWatch} onReorder={setWatching} onThumbnail={onThumbnail} active={view.name === 'live'} />
       </main>
 
       <IdentityFooter identity={identity} />

@@ -13,7 +13,10 @@ interface ConfirmDialogProps {
   errorContext?: ErrorContext;
 }
 
-/** Asks before something that cannot be undone; shows the failure in place if it fails. */
+/**
+ * Asks before something that cannot be undone; shows the failure in place if it fails. The focus
+ * starts on the safe choice (Cancel), so Enter pressed twice never removes or forgets anything.
+ */
 export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onClose, danger = false, errorContext = 'general' }: ConfirmDialogProps) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<PlainError>();
@@ -33,10 +36,10 @@ export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onClos
       <div className="confirm__text">{children}</div>
       {error ? <ErrorMessage error={error} testId="confirm-error" /> : null}
       <div className="button-row button-row--end">
-        <button type="button" className="button button--ghost" onClick={onClose} disabled={busy} data-testid="confirm-cancel">
+        <button type="button" className="button button--ghost" onClick={onClose} disabled={busy} data-testid="confirm-cancel" data-autofocus>
           Cancel
         </button>
-        <button type="button" className={`button ${danger ? 'button--danger' : 'button--primary'}`} onClick={() => void confirm()} disabled={busy} data-testid="confirm-ok" data-autofocus>
+        <button type="button" className={`button ${danger ? 'button--danger' : 'button--primary'}`} onClick={() => void confirm()} disabled={busy} data-testid="confirm-ok">
           {busy ? 'Working…' : confirmLabel}
         </button>
       </div>

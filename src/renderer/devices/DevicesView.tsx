@@ -1,35 +1,48 @@
 /** The camera list: the ones you paired with, and the ones announcing themselves on this network. */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { DeviceEntry } from '../../shared/ui/api';
 import { useApi } from '../app/api-context';
 import { useNotify } from '../app/notices';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Spinner } from '../components/Spinner';
 import { InvitationBox } from '../pairing/InvitationBox';
+import { AddByAddress } from './AddByAddress';
 import { DeviceCard } from './DeviceCard';
+
+/** How long the "looking for cameras" spinner turns before it says none was found. */
+export const SEARCH_SPINNER_MS = 8000;
 
 interface DevicesViewProps {
   devices: DeviceEntry[];
   loaded: boolean;
   watching: readonly string[];
+  thumbnails?: Readonly<Record<string, string>>;
   onPair: (device: DeviceEntry) => void;
   onPairInvitation: (pairingString: string) => void;
   onWatch: (deviceId: string) => void;
   onAccess: (deviceId: string) => void;
 }
 
-export function DevicesView({ devices, loaded, watching, onPair, onPairInvitation, onWatch, onAccess }: DevicesViewProps) {
+export function DevicesView({ devices, loaded, watching, thumbnails = {}, onPair, onPairInvitation, onWatch, onAccess }: DevicesViewProps) {
   const api = useApi();
   const notify = useNotify();
   const [forgetting, setForgetting] = useState<DeviceEntry>();
   const paired = devices.filter((d) => d.paired);
   const found = devices.filter((d) => !d.paired);
+  const [searching, setSearching] = useState(true);
+  useEffect(() => {
+    if (!loaded || found.length > 0) return undefined;
+    setSearching(true);
+    const timer = globalThis.setTimeout(() => setSearching(false), SEARCH_SPINNER_MS);
+    return () => globalThis.clearTimeout(timer);
+  }, [loaded, found.length]);
 
   const card = (device: DeviceEntry) => (
     <DeviceCard
       key={device.deviceId}
       device={device}
       watching={watching.includes(device.deviceId)}
+      thumbnail={thumbnails[device.deviceId]}
       onPair={() => onPair(device)}
       onWatch={() => onWatch(device.deviceId)}
       onAccess={() => onAccess(device.deviceId)}
@@ -74,8 +87,11 @@ export function DevicesView({ devices, loaded, watching, onPair, onPairInvitatio
         {found.length > 0 ? (
           <ul className="card-grid">{found.map(card)}</ul>
         ) : (
-          <p className="empty empty--searching">{loaded ? <Spinner label="Looking for cameras on this network…" /> : <Spinner label="Loading…" />}</p>
+          <p className="empty empty--searching" data-testid="devices-searching" data-searching={!loaded || searching}>
+            {!loaded ? <Spinner label="Loading…" /> : searching ? <Spinner label="Looking for cameras on this network…" /> : 'No other cameras found on this network. lancam keeps listening; if a camera does not appear, add it by address below.'}
+          </p>
         )}
+        <AddByAddress onAdded={(device) => notify('success', device.paired ? `${device.friendlyName || device.deviceId} is reachable at that address.` : `Found ${device.friendlyName || device.deviceId}: pair with it below.`)} />
       </section>
 
       {forgetting ? (

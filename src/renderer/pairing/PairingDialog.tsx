@@ -17,6 +17,7 @@ import { Spinner } from '../components/Spinner';
 import { RichText } from '../components/RichText';
 import { MODE_TEXT, orderModes } from './pairing-modes';
 import { formatSeconds, usePairingWindow } from './use-pairing-window';
+import { lockoutText, retryAfterSeconds } from './lockout';
 
 export type PairingTarget = { kind: 'device'; device: DeviceEntry } | { kind: 'invitation'; pairingString: string };
 
@@ -46,6 +47,8 @@ export function PairingDialog({ target, devices, onClose, onWatch }: PairingDial
   const [step, setStep] = useState<Step>('check');
   const [error, setError] = useState<PlainError>();
   const [result, setResult] = useState<PairResultView>();
+  /** The camera's lockout: when it accepts the next password attempt (ms since the epoch). */
+  const [lockedUntil, setLockedUntil] = useState<number>();
 
   const invitation = useMemo<{ parsed?: PairingString; error?: string }>(() => {
     if (target.kind !== 'invitation') return {};
@@ -68,6 +71,8 @@ export function PairingDialog({ target, devices, onClose, onWatch }: PairingDial
       setResult(await api.pair(request));
       setStep('done');
     } catch (err) {
+      const wait = retryAfterSeconds(err);
+      setLockedUntil(wait !== undefined ? Date.now() + wait * 1000 : undefined);
       setError(plainError(err, 'pairing'));
       setStep(backTo);
     }
@@ -76,6 +81,7 @@ export function PairingDialog({ target, devices, onClose, onWatch }: PairingDial
   // Each step moves the focus to its main action (or the step itself), for keyboard and screen-reader users.
   const content = useRef<HTMLDivElement>(null);
   const firstStep = useRef(true);
+  // After a failure, the focus goes where the fix is (the password, to retype it), not to a choice.
   useEffect(() => {
     if (firstStep.current) {
       firstStep.current = false;
@@ -83,8 +89,14 @@ export function PairingDialog({ target, devices, onClose, onWatch }: PairingDial
     }
     const el = content.current;
     if (!el) return;
+    const fix = error ? el.querySelector<HTMLInputElement>('[data-focus-on-error]:not([disabled])') : null;
+    if (fix) {
+      fix.focus();
+      fix.select();
+      return;
+    }
     (el.querySelector<HTMLElement>('[data-autofocus]:not([disabled])') ?? el).focus();
-  }, [step]);
+  }, [step, error]);
 
   const busy = step === 'pairing';
   return (
@@ -92,7 +104,7 @@ export function PairingDialog({ target, devices, onClose, onWatch }: PairingDial
       <StepList steps={steps} current={step} />
       <div className="pairing__content" ref={content} tabIndex={-1} data-testid="pairing-step" data-step={step}>
         {target.kind === 'device' ? (
-          <DeviceFlow device={target.device} step={step} setStep={setStep} error={error} setError={setError} onPair={(req) => void pair(req, 'method')} onClose={onClose} />
+          <DeviceFlow device={target.device} step={step} setStep={setStep} error={error} setError={setError} lockedUntil={lockedUntil} onPair={(req) => void pair(req, 'method')} onClose={onClose} />
         ) : (
           <InvitationFlow
             pairingString={target.pairingString}
@@ -134,11 +146,23 @@ interface DeviceFlowProps {
   setStep: (step: Step) => void;
   error: PlainError | undefined;
   setError: (error: PlainError | undefined) => void;
+  lockedUntil: number | undefined;
   onPair: (request: PairRequest) => void;
   onClose: () => void;
 }
 
-function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }: DeviceFlowProps) {
+/** Seconds until `until`, ticking (read from the clock at each render, never from a stale copy). */
+function useSecondsUntil(until: number | undefined): number {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (until === undefined) return undefined;
+    const timer = globalThis.setInterval(() => setTick((n) => n + 1), 1000);
+    return () => globalThis.clearInterval(timer);
+  }, [until]);
+  return until === undefined ? 0 : Math.max(0, Math.ceil((until - Date.now()) / 1000));
+}
+
+function DeviceFlow({ device, step, setStep, error, setError, lockedUntil, onPair, onClose }: DeviceFlowProps) {
   const api = useApi();
   const [offer, setOffer] = useState<PairingOffer>();
   const [offerError, setOfferError] = useState<PlainError>();
@@ -147,8 +171,11 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [fieldError, setFieldError] = useState<string>();
+  /** The camera offered button pairing during this dialog (its window may have closed since). */
+  const [sawButton, setSawButton] = useState(false);
   const pairingWindow = usePairingWindow(api, device.deviceId, offer?.pairingWindowSeconds);
   const formId = useId();
+  const lockSeconds = useSecondsUntil(lockedUntil);
 
   const loadOffer = useCallback(async () => {
     setLoading(true);
@@ -156,7 +183,9 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
     try {
       const next = await api.pairingOffer(device.deviceId);
       setOffer(next);
-      setMode((current) => (current && next.modes.includes(current) ? current : orderModes(next.modes)[0]));
+      if (next.modes.includes('local-open')) setSawButton(true);
+      // A closed pairing window keeps the chosen way (and what was typed): it can be reopened.
+      setMode((current) => (current && (next.modes.includes(current) || current === 'local-open') ? current : orderModes(next.modes)[0]));
     } catch (err) {
       setOfferError(plainError(err, 'pairing'));
     } finally {
@@ -168,6 +197,15 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
     void loadOffer();
   }, [loadOffer]);
 
+  // The camera's answer arrives after the dialog opened: its main action takes the focus then.
+  const checkPanel = useRef<HTMLDivElement>(null);
+  const offerLoaded = offer !== undefined;
+  useEffect(() => {
+    if (!offerLoaded || step !== 'check') return;
+    const panel = checkPanel.current;
+    if (panel && !panel.contains(document.activeElement)) panel.querySelector<HTMLElement>('[data-autofocus]:not([disabled])')?.focus();
+  }, [offerLoaded, step]);
+
   // The button was pressed (or the window closed): what the camera offers has changed.
   const windowOpen = pairingWindow?.open;
   useEffect(() => {
@@ -177,7 +215,7 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
   if (step === 'check') {
     const keyDiffers = offer !== undefined && offer.fingerprint !== device.fingerprint;
     return (
-      <div className="pairing__panel">
+      <div className="pairing__panel" ref={checkPanel}>
         {loading && !offer ? <Spinner label={`Connecting to ${device.friendlyName || device.deviceId}…`} /> : null}
         {offerError ? (
           <>
@@ -206,7 +244,22 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
                 The camera announced a different key on the network than the one it presented when connected. Do not pair unless you know why.
               </div>
             ) : null}
+            {offer.previousFingerprint ? (
+              <div className="callout callout--warning" data-testid="pairing-previous-key">
+                <p>
+                  <strong>This is not the key you had pinned for this camera.</strong> Pair only if you replaced or reset it yourself and the key above is the one the camera shows.
+                </p>
+                <p className="small">The key you had pinned:</p>
+                <Fingerprint value={offer.previousFingerprint} label="Key you had pinned" testId="pairing-previous-fingerprint" />
+              </div>
+            ) : null}
             {offer.paired ? <div className="callout callout--info">This computer is already paired with this camera.</div> : null}
+            {offer.knownUser && !offer.paired ? (
+              <div className="callout callout--info" data-testid="pairing-known-user">
+                This camera already knows this computer as <strong>{offer.knownUser.username}</strong>
+                {offer.knownUser.role ? ` (${offer.knownUser.role})` : ''}. Confirming the key pins it again; nothing changes on the camera.
+              </div>
+            ) : null}
             <div className="button-row button-row--end">
               <button type="button" className="button button--ghost" onClick={onClose}>
                 Cancel
@@ -222,12 +275,50 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
   }
 
   if (step !== 'method' || !offer) return null;
-  const modes = orderModes(offer.modes);
+
+  if (offer.knownUser && !offer.paired) {
+    return (
+      <div className="pairing__panel" data-testid="pairing-repin">
+        <p className="pairing__lead">
+          {offer.friendlyName || offer.deviceId} already knows this computer as <strong>{offer.knownUser.username}</strong>
+          {offer.knownUser.role ? (
+            <>
+              {' '}
+              with the role <strong>{offer.knownUser.role}</strong>
+            </>
+          ) : null}
+          . Pin this key for it again?
+        </p>
+        <div className="fingerprint-box">
+          <Fingerprint value={offer.fingerprint} size="large" label="Camera key to pin" testId="pairing-repin-fingerprint" />
+        </div>
+        {error ? <ErrorMessage error={error} testId="pairing-error" /> : null}
+        <div className="button-row button-row--end">
+          <button type="button" className="button button--ghost" onClick={() => setStep('check')}>
+            Back
+          </button>
+          <button type="button" className="button button--primary" onClick={() => onPair({ deviceId: device.deviceId, mode: 'auto' })} data-testid="pairing-repin-confirm" data-autofocus>
+            Pin this key
+          </button>
+        </div>
+      </div>
+    );
+  }
+
+  const windowClosed = mode === 'local-open' && !offer.modes.includes('local-open');
+  const modes = orderModes(windowClosed ? [...offer.modes, 'local-open'] : offer.modes);
   const text = mode ? MODE_TEXT[mode] : undefined;
+  const describe = (m: PairingMode) =>
+    m === 'local-open'
+      ? MODE_TEXT[m].description.replace(
+          'You get the camera\'s standard role for new users.',
+          offer.openPairingRole ? `You get the role ${offer.openPairingRole}.` : 'You get the role the camera\'s owner chose for new users.',
+        )
+      : MODE_TEXT[m].description;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (!mode || !text) return;
+    if (!mode || !text || windowClosed || lockSeconds > 0) return;
     const user = username.trim();
     if (text.needsUsername && (text.invitedUsername || user) && !isValidUsername(user)) {
       setFieldError('A username is 1 to 64 characters: lower-case letters, digits, _, . and -');
@@ -250,7 +341,7 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
             <strong>{offer.friendlyName || offer.deviceId} is not accepting new users right now.</strong>
           </p>
           <p>
-            Ask its owner for an invitation and paste it under "Have an invitation?", or: <RichText text={PAIRING_BUTTON_HINT} />
+            Ask its owner for an invitation and paste it under "Have an invitation?", or use its pairing button: <RichText text={PAIRING_BUTTON_HINT} />
           </p>
           <div className="button-row">
             <button type="button" className="button button--secondary" onClick={() => void loadOffer()} disabled={loading} data-testid="pairing-check-again">
@@ -269,7 +360,7 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
               <span className="mode-option__text">
                 <span className="mode-option__title">{MODE_TEXT[m].title}</span>
                 <span className="mode-option__description">
-                  <RichText text={MODE_TEXT[m].description} />
+                  <RichText text={describe(m)} />
                 </span>
               </span>
             </label>
@@ -277,7 +368,12 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
         </fieldset>
       )}
 
-      {mode === 'local-open' ? <WindowCountdown state={pairingWindow} /> : null}
+      {mode === 'local-open' ? <WindowCountdown state={pairingWindow} closed={windowClosed || (sawButton && !offer.modes.includes('local-open'))} /> : null}
+      {modes.length > 0 && !modes.includes('local-open') && !modes.includes('local-initial') ? (
+        <p className="muted small" data-testid="pairing-button-exists">
+          This camera also has a pairing button: <RichText text={PAIRING_BUTTON_HINT.replace(', then try again.', ', and pairing with the button appears here.')} />
+        </p>
+      ) : null}
 
       {text?.needsUsername ? (
         <div className="field">
@@ -302,7 +398,7 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
           <label className="field__label" htmlFor={`${formId}-password`}>
             {text.invitedUsername ? 'One-time password' : 'Pairing password'}
           </label>
-          <input id={`${formId}-password`} className="input" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="off" required data-testid="pairing-password" />
+          <input id={`${formId}-password`} className="input" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="off" required data-testid="pairing-password" data-focus-on-error />
         </div>
       ) : null}
       {fieldError ? (
@@ -310,13 +406,18 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
           {fieldError}
         </p>
       ) : null}
-      {error ? <ErrorMessage error={error} testId="pairing-error" /> : null}
+      {error ? <ErrorMessage error={lockedUntil !== undefined ? { ...error, message: lockoutText(lockSeconds) } : error} testId="pairing-error" /> : null}
+      {lockedUntil !== undefined && lockSeconds > 0 ? (
+        <p className="visually-hidden" data-testid="pairing-lockout" data-seconds={lockSeconds}>
+          {lockSeconds} seconds left
+        </p>
+      ) : null}
 
       <div className="button-row button-row--end">
         <button type="button" className="button button--ghost" onClick={() => setStep('check')}>
           Back
         </button>
-        <button type="submit" className="button button--primary" disabled={!mode} data-testid="pairing-submit">
+        <button type="submit" className="button button--primary" disabled={!mode || windowClosed || lockSeconds > 0} data-testid="pairing-submit">
           Pair
         </button>
       </div>
@@ -324,7 +425,14 @@ function DeviceFlow({ device, step, setStep, error, setError, onPair, onClose }:
   );
 }
 
-function WindowCountdown({ state }: { state: ReturnType<typeof usePairingWindow> }) {
+function WindowCountdown({ state, closed }: { state: ReturnType<typeof usePairingWindow>; closed: boolean }) {
+  if (!state?.open && closed) {
+    return (
+      <div className="callout callout--warning" role="status" data-testid="pairing-window-closed">
+        <strong>The pairing window closed.</strong> <RichText text={PAIRING_BUTTON_HINT.replace(', then try again.', ' again to reopen it.')} /> What you typed is kept.
+      </div>
+    );
+  }
   if (!state?.open) {
     return (
       <div className="callout callout--info" data-testid="pairing-window-hint">

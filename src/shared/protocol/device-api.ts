@@ -48,6 +48,8 @@ export const pairingInfoSchema = z.object({
   FriendlyName: z.string().max(64),
   /** lancam: seconds left in the local-open pairing window, for clients that could use it now. */
   PairingWindowSeconds: z.number().int().min(0).max(3600).optional(),
+  /** lancam: the role local open pairing gives (Nabto's OpenPairingRole), when local open is offered. */
+  OpenPairingRole: z.string().max(64).optional(),
 });
 export type PairingInfo = z.output<typeof pairingInfoSchema>;
 /** GET /iam/pairing as the device writes it. */

@@ -40,6 +40,7 @@
  * Binary values (SPAKE2 points and MACs) are base64url strings.
  */
 import { z } from 'zod';
+import { lancamUserExtensionSchema } from './lancam-presence';
 import { FINGERPRINT_RE } from '../fingerprint';
 import { hasControlCharacters } from '../terminal-text';
 import { IAM_LIMITS, isValidDisplayName, isValidFingerprintName, isValidFriendlyName, isValidPassword, isValidUsername, utf8Length } from '../iam/schema';
@@ -86,6 +87,8 @@ export const iamUserViewSchema = z.object({
   HasPassword: z.boolean(),
   /** Shared secrets for access through a relay (never the secrets themselves). */
   RemoteSecrets: z.array(z.object({ Kid: z.string(), Name: z.string().optional(), Created: z.string().optional() })).optional(),
+  /** lancam extension: presence and key times (src/shared/protocol/lancam-presence.ts). */
+  Lancam: lancamUserExtensionSchema.optional(),
 });
 export type IamUserView = z.infer<typeof iamUserViewSchema>;
 

@@ -39,6 +39,15 @@ export interface PairingOffer {
   paired: boolean;
   /** Seconds left in the camera's pairing window, when it is open for this client. */
   pairingWindowSeconds?: number;
+  /**
+   * The camera knows this client's key already (a user of it, though not pinned here, e.g. after
+   * "Forget"): pairing again only re-pins the key, as whom it says.
+   */
+  knownUser?: { username: string; role?: string };
+  /** The key this computer had pinned for the camera before it was forgotten, when it differs. */
+  previousFingerprint?: string;
+  /** The role a user paired by the camera's button gets (`OpenPairingRole`), when the camera says. */
+  openPairingRole?: string;
 }
 
 export interface PairResultView {
@@ -55,7 +64,16 @@ export interface UserView {
   username: string;
   role?: string;
   displayName?: string;
-  fingerprints: { fingerprint: string; name?: string }[];
+  fingerprints: { fingerprint: string; name?: string; /** ISO time the key was added (lancam extension). */ addedAt?: string }[];
+  /** Connected with a video stream open right now (lancam extension). */
+  watchingNow?: boolean;
+  /** ISO time this user was last connected (lancam extension); absent: never since the camera kept track. */
+  lastSeenAt?: string;
+}
+
+/** The live grid as the user left it: the cameras open, in their order. */
+export interface LiveLayoutView {
+  open: string[];
 }
 
 export interface InvitationView {
@@ -110,12 +128,23 @@ export interface LancamApi {
   sendVideoSignal(sessionId: string, message: SignalingMessage): Promise<void>;
   closeVideo(sessionId: string): Promise<void>;
   saveSnapshot(deviceId: string, pngBase64: string): Promise<{ file: string } | { cancelled: true }>;
+  /** Shows a snapshot this app saved in the system's file manager; `opened: false` where none can be opened. */
+  showSnapshotInFolder(file: string): Promise<{ folder: string; opened: boolean }>;
+  /** The live grid's open cameras and their order, kept in the companion's home. */
+  getLiveLayout(): Promise<LiveLayoutView>;
+  setLiveLayout(layout: LiveLayoutView): Promise<void>;
+  /** A camera mDNS cannot see: connect to host:port, and list it (to pair) when it answers as a lancam camera. */
+  addDeviceByAddress(host: string, port: number): Promise<DeviceEntry>;
+  /** Names one of a user's keys on the camera (Nabto's `PUT /iam/users/{u}/fingerprints/{fp}`). */
+  renameKey(deviceId: string, username: string, fingerprint: string, name: string): Promise<void>;
   /** Stores a `lancam-remote:` string (relay access), encrypted with this install's key. */
   addRemoteAccess(accessString: string): Promise<{ deviceId: string }>;
   on<E extends keyof LancamEvents>(event: E, listener: (data: LancamEvents[E]) => void): Unsubscribe;
 }
 
 const deviceId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'not a device id');
+/** A host name or an IPv4/IPv6 address, nothing that could be a URL or carry a path. */
+const hostSchema = z.string().min(1).max(253).regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]+)$/, 'not a host name or address');
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a session id');
 
 export const pairRequestSchema = z.strictObject({
@@ -147,6 +176,11 @@ export const API_ARGUMENTS = {
   closeVideo: z.tuple([sessionId]),
   saveSnapshot: z.tuple([deviceId, z.string().max(40 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64')]),
   addRemoteAccess: z.tuple([z.string().min(1).max(2048)]),
+  showSnapshotInFolder: z.tuple([z.string().min(1).max(4096)]),
+  getLiveLayout: z.tuple([]),
+  setLiveLayout: z.tuple([z.strictObject({ open: z.array(deviceId).max(64) })]),
+  addDeviceByAddress: z.tuple([hostSchema, z.number().int().min(1).max(65535)]),
+  renameKey: z.tuple([deviceId, usernameSchema, z.string().regex(/^[0-9a-f]{64}$/, 'not a key fingerprint'), z.string().trim().min(1).max(64)]),
 } as const;
 
 export type ApiMethod = keyof typeof API_ARGUMENTS;
