@@ -64,8 +64,10 @@ export function parsePrivateKeyPem(pem: string, source = 'key'): KeyObject {
   } catch (err) {
     throw new KeyFileError(`${source}: not a PEM private key (${(err as Error).message})`);
   }
-  const kind = nonP256KeyKind(key);
-  if (kind !== undefined) throw new KeyFileError(`${source}: expected an ECDSA P-256 key, got ${kind}`);
+  if (nonP256KeyKind(key) !== undefined) {
+    const kind = key.asymmetricKeyType === 'ec' ? `EC ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType;
+    throw new KeyFileError(`${source}: expected an ECDSA P-256 key, got ${kind}`);
+  }
   return key;
 }
 

@@ -125,8 +125,9 @@ export async function runDesktopStory(env: StoryEnv): Promise<{ wrongPasswordMes
   await shot(a, '02-pairing-check-key');
   await dialog.getByTestId('pairing-continue').click();
   await dialog.getByTestId('pairing-mode-local-initial').waitFor();
-  // Only what the camera offers: first owner and invitations (no window open, no open password).
-  expect(await dialog.locator('[data-testid^="pairing-mode-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')))).toEqual(['pairing-mode-local-initial', 'pairing-mode-password-invite']);
+  // Only what the camera offers: first owner, local open (offered whenever it is on: whether the
+  // window is open is told only to administrators, issue 10 item 2) and invitations (no open password).
+  expect(await dialog.locator('[data-testid^="pairing-mode-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')))).toEqual(['pairing-mode-local-initial', 'pairing-mode-local-open', 'pairing-mode-password-invite']);
   expect(await dialog.getByTestId('pairing-mode-local-initial').locator('input').isChecked()).toBe(true);
   await shot(a, '03-pairing-choose-mode');
   await dialog.getByTestId('pairing-submit').click();
@@ -145,7 +146,9 @@ export async function runDesktopStory(env: StoryEnv): Promise<{ wrongPasswordMes
   await expect.poll(() => dialog.getByTestId('pairing-fingerprint').getAttribute('data-fingerprint'), { timeout: 10_000 }).toBe(cam2.fingerprint);
   await dialog.getByTestId('pairing-continue').click();
   await dialog.getByTestId('pairing-mode-password-invite').waitFor();
-  expect(await dialog.locator('[data-testid^="pairing-mode-"]').count()).toBe(1);
+  // Invitations, and local open (offered whenever it is on, see above): A chooses the invitation.
+  expect(await dialog.locator('[data-testid^="pairing-mode-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')))).toEqual(['pairing-mode-local-open', 'pairing-mode-password-invite']);
+  await dialog.getByTestId('pairing-mode-password-invite').locator('input').check();
   await dialog.getByTestId('pairing-username').fill('alice');
   await dialog.getByTestId('pairing-password').fill('not-the-password');
   await dialog.getByTestId('pairing-submit').click();
