@@ -117,7 +117,14 @@ export class DeviceDaemon implements DeviceCore {
         s.FriendlyName = options.name;
       });
     }
-    const server = new ChannelServer({ identity, host: options.host, port: options.port, ...(options.limits ? { limits: options.limits } : {}) });
+    const server = new ChannelServer({
+      identity,
+      host: options.host,
+      port: options.port,
+      ...(options.limits ? { limits: options.limits } : {}),
+      // Paired keys have capacity of their own and the normal idle deadline (the owner cannot be locked out).
+      isKnownClient: (fingerprint) => iam.userByFingerprint(fingerprint) !== undefined,
+    });
     const router = new RpcRouter<RequestContext>();
     const daemon = new DeviceDaemon(options, paths, identity, ids.productId, ids.deviceId, iam, ids.created || keyCreated || iamCreated, server, router);
     daemon.registerRoutes();

@@ -26,6 +26,10 @@ interface RunOptions {
   handshakeTimeout: string;
   idleTimeout: string;
   maxConnectionsPerAddress: string;
+  maxConnections: string;
+  maxUnpairedConnections: string;
+  unpairedIdleTimeout: string;
+  newConnectionsPerSecond: string;
   source: string;
   size: string;
   fps: string;
@@ -63,7 +67,11 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--iam-state <file>', 'use this Nabto IAM state file in place')
     .option('--handshake-timeout <seconds>', 'time a client has from TCP connect to an open channel', String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000))
     .option('--idle-timeout <seconds>', 'close a channel that sends nothing for this long', String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
-    .option('--max-connections-per-address <n>', 'open connections allowed from one source address', String(DEFAULT_LIMITS.maxConnectionsPerAddress))
+    .option('--max-connections-per-address <n>', 'unfinished and unpaired connections allowed from one source address (IPv6: per /64); paired keys have as many again', String(DEFAULT_LIMITS.maxConnectionsPerAddress))
+    .option('--max-connections <n>', 'open connections in all', String(DEFAULT_LIMITS.maxConnections))
+    .option('--max-unpaired-connections <n>', 'channels of keys the camera does not know, in all (the oldest is evicted beyond it; the rest of --max-connections stays reserved for paired keys)', String(DEFAULT_LIMITS.maxUnpairedConnections))
+    .option('--unpaired-idle-timeout <seconds>', 'close a channel of an unpaired key that sends nothing for this long', String(DEFAULT_LIMITS.unpairedIdleTimeoutMs / 1000))
+    .option('--new-connections-per-second <n>', 'new connections accepted per second from one source address (burst 4x; 0 = unlimited)', String(DEFAULT_LIMITS.newConnectionsPerSecondPerAddress))
     .option('--source <source>', 'video: "pattern" (built-in test pattern), a video file, an rtsp:// URL or /dev/videoN', DEFAULT_VIDEO.source)
     .option('--size <WxH>', 'video size', `${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}`)
     .option('--fps <n>', 'video frame rate', String(DEFAULT_VIDEO.fps))
@@ -109,6 +117,10 @@ async function run(opts: RunOptions): Promise<void> {
     handshakeTimeoutMs: parseSeconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
     idleTimeoutMs: parseSeconds(opts.idleTimeout, '--idle-timeout') * 1000,
     maxConnectionsPerAddress: parseCount(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
+    maxConnections: parseCount(opts.maxConnections, '--max-connections'),
+    maxUnpairedConnections: parseCount(opts.maxUnpairedConnections, '--max-unpaired-connections'),
+    unpairedIdleTimeoutMs: parseSeconds(opts.unpairedIdleTimeout, '--unpaired-idle-timeout') * 1000,
+    newConnectionsPerSecondPerAddress: parseCount(opts.newConnectionsPerSecond, '--new-connections-per-second', 0),
   };
   const size = /^(\d{2,4})x(\d{2,4})$/.exec(opts.size);
   const [width, height] = size ? [Number(size[1]), Number(size[2])] : [NaN, NaN];
