@@ -210,13 +210,8 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     });
     // Unfinished handshakes: per source (together with its unpaired channels) and in all; the
     // oldest goes, so a parked slow client cannot keep a quick one out.
-    this.enforce((t) => t.stage === 'pending', this.limits.maxPendingHandshakes, 'too many connections in the handshake');
-    this.enforce(
-      (t) => t.source === source && t.stage !== 'paired',
-      this.limits.maxConnectionsPerAddress,
-      `too many connections from ${source} (limit ${this.limits.maxConnectionsPerAddress})`,
-      (t) => (t.stage === 'pending' ? 0 : 1),
-    );
+    this.enforce((t) => t.stage === 'pending', this.limits.maxPendingHandshakes, 'too many connections in the handshake', true);
+    this.enforce((t) => t.source === source && t.stage !== 'paired', this.limits.maxConnectionsPerAddress, `too many connections from ${source} (limit ${this.limits.maxConnectionsPerAddress})`);
   }
 
   /** Classifies a channel that just opened; false when it was refused. */
@@ -242,25 +237,38 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     }
     tracked.stage = 'unpaired';
     // Unknown keys: short idle deadline, heartbeats do not count; paired meanwhile -> normal deadline.
-    peer.setIdleTimeout(this.limits.unpairedIdleTimeoutMs, () => {
+    const { idleTimeoutMs, unpairedIdleTimeoutMs } = this.limits;
+    peer.setIdleTimeout(idleTimeoutMs > 0 ? Math.min(idleTimeoutMs, unpairedIdleTimeoutMs) : unpairedIdleTimeoutMs, () => {
       if (!this.isKnown(fingerprint)) return undefined;
       tracked.stage = 'paired';
       return this.limits.idleTimeoutMs;
     });
-    this.enforce((t) => t.stage === 'unpaired', this.limits.maxUnpairedConnections, 'too many unpaired channels');
+    this.enforce((t) => t.stage === 'unpaired', this.limits.maxUnpairedConnections, 'too many unpaired channels', true);
     return !peer.closeInfo && this.tracked.get(key) === tracked;
   }
 
   /**
-   * While more than `limit` tracked connections match, evicts the oldest (lowest rank first).
-   * An unpaired channel whose key has been paired since is promoted instead of evicted.
+   * While more than `limit` tracked connections match, evicts one: with `fair`, the oldest of the
+   * source holding the most of them (a flood from a few sources cannot evict a newcomer from
+   * another); otherwise the oldest, unpaired channels before handshakes. An unpaired channel whose key has
+   * been paired since is promoted instead of evicted.
    */
-  private enforce(match: (t: Tracked) => boolean, limit: number, reason: string, rank: (t: Tracked) => number = () => 0): void {
+  private enforce(match: (t: Tracked) => boolean, limit: number, reason: string, fair = false): void {
     for (;;) {
       const members = [...this.tracked.entries()].filter(([, t]) => match(t));
       if (members.length <= limit) return;
-      members.sort((a, b) => rank(a[1]) - rank(b[1]));
-      const [key, victim] = members[0]!;
+      let candidates = members;
+      if (fair) {
+        const perSource = new Map<string, number>();
+        for (const [, t] of members) perSource.set(t.source, (perSource.get(t.source) ?? 0) + 1);
+        const most = Math.max(...perSource.values());
+        candidates = members.filter(([, t]) => perSource.get(t.source) === most);
+      } else {
+        // Established unknown channels before handshakes: a handshake may be a paired key's.
+        const unpaired = members.filter(([, t]) => t.stage === 'unpaired');
+        if (unpaired.length > 0) candidates = unpaired;
+      }
+      const [key, victim] = candidates[0]!;
       if (victim.stage === 'unpaired' && victim.fingerprint && this.isKnown(victim.fingerprint)) {
         victim.stage = 'paired';
         victim.peer?.setIdleTimeout(this.limits.idleTimeoutMs);
