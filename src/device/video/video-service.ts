@@ -22,6 +22,7 @@ import { parseBody, type DeviceCore, type RequestContext } from '../request-cont
 import type { Requester } from '../iam/iam-service';
 import type { SharedCapture, SourceStatus } from './capture';
 import { startBitrateKbps, withStartBitrate } from '../../shared/video/sdp';
+import { RemoteCandidateFilter, turnAddresses, UnknownAddressBudget } from '../../shared/video/remote-candidates';
 
 export interface VideoOptions {
   /** ICE servers handed to both ends (none unless the owner configures some). */
@@ -72,6 +73,8 @@ class ViewerSession {
   private makingOffer = false;
   private closed = false;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  /** Screens the viewer's ICE candidates (set once the session's ICE servers are known). */
+  candidates: RemoteCandidateFilter | undefined;
 
   constructor(
     readonly endpoint: SignalingEndpoint,
@@ -81,6 +84,7 @@ class ViewerSession {
 
   async setup(): Promise<void> {
     const iceServers = [...this.service.options.iceServers, ...((await this.endpoint.extraIceServers?.()) ?? [])];
+    this.candidates = this.service.candidateFilter(this.endpoint.requester, iceServers);
     this.track = await this.service.capture.acquire();
     const pc = new wrtc.RTCPeerConnection({ iceServers }) as unknown as DevicePeerConnection;
     this.pc = pc;
@@ -174,6 +178,8 @@ export class VideoService {
   private readonly lanEndpoints = new WeakMap<RequestContext, SignalingEndpoint>();
   /** LAN connections with live video are not idle (see RpcPeer.hold). */
   private readonly holds = new Map<SignalingEndpoint, () => void>();
+  /** New unknown ICE addresses each user may make the camera check (per minute, over all sessions). */
+  private readonly candidateBudgets = new Map<string, UnknownAddressBudget>();
 
   constructor(
     private readonly core: DeviceCore,
@@ -237,7 +243,47 @@ export class VideoService {
     }
     const session = mine.get(sessionId);
     if (!session) throw new RouteError(Status.NotFound, 'no-session', `no video session "${sessionId}" here`);
-    await session.receive(message);
+    const screened = this.screenCandidates(session, message);
+    if (screened) await session.receive(screened);
+  }
+
+  /** A gate for one session's remote candidates; the unknown-address budget is per user. */
+  candidateFilter(requester: Requester, iceServers: readonly IceServer[]): RemoteCandidateFilter {
+    const who = requester.remoteKid !== undefined ? `kid:${requester.remoteKid}` : `key:${requester.fingerprint}`;
+    let budget = this.candidateBudgets.get(who);
+    if (!budget) {
+      if (this.candidateBudgets.size > 4096) this.candidateBudgets.clear();
+      budget = new UnknownAddressBudget();
+      this.candidateBudgets.set(who, budget);
+    }
+    const urls = iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+    return new RemoteCandidateFilter({ viewerAddress: requester.remoteKid === undefined ? requester.remoteAddress : undefined, turnAddresses: turnAddresses(urls) }, budget);
+  }
+
+  /**
+   * Drops remote candidates the camera must not send to (see remote-candidates.ts) before they
+   * reach the WebRTC stack: a refused CANDIDATE is answered as accepted but never used, and refused
+   * `a=candidate` lines are cut from a description. Returns undefined when nothing is left to pass on.
+   */
+  private screenCandidates(session: ViewerSession, message: SignalingMessage): SignalingMessage | undefined {
+    const filter = session.candidates;
+    if (!filter) return message;
+    const refuse = (reasons: string[]) => {
+      for (const reason of reasons) this.core.log.info(`video: session ${session.id} for ${describe(this.core, session.endpoint.requester)}: remote candidate refused: ${reason}`);
+    };
+    if (message.type === 'CANDIDATE') {
+      if (message.candidate.candidate.trim() === '') return message; // end of candidates
+      const verdict = filter.check(message.candidate.candidate);
+      if (verdict.ok) return message;
+      refuse([verdict.reason]);
+      return undefined;
+    }
+    if (message.type === 'DESCRIPTION' && message.description.sdp) {
+      const { sdp, refused } = filter.filterSdp(message.description.sdp);
+      refuse(refused);
+      return refused.length === 0 ? message : { ...message, description: { ...message.description, sdp } };
+    }
+    return message;
   }
 
   /** The viewer's channel closed: its sessions end. */
