@@ -9,6 +9,7 @@ import { groupFingerprint } from '../../shared/fingerprint';
 import { DeviceDaemon, DEFAULT_PORT, DEFAULT_VIDEO, APP_NAME, APP_VERSION } from '../daemon';
 import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
+import { DEFAULT_MAX_VIEWERS_PER_USER, DEFAULT_VIDEO_SETUP_TIMEOUT_MS } from '../video/video-service';
 import { sendControlCommand } from '../control-socket';
 import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
 
@@ -36,6 +37,8 @@ interface RunOptions {
   iceAddress: string[];
   iceServer: string[];
   maxViewers: string;
+  maxViewersPerUser: string;
+  videoSetupTimeout: string;
   ffmpeg?: string;
   relay?: string;
   relayFingerprint?: string;
@@ -78,6 +81,8 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--ice-address <addr>', 'offer only WebRTC candidates with this address (repeatable; default: all)', collect, [])
     .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
     .option('--max-viewers <n>', 'viewers at once', String(DEFAULT_VIDEO.maxViewers))
+    .option('--max-viewers-per-user <n>', 'viewers one user may hold at once (administrators may still take a guest\'s slot on a full camera)', String(DEFAULT_MAX_VIEWERS_PER_USER))
+    .option('--video-setup-timeout <seconds>', 'close a video session whose WebRTC connection is not up this long after it was requested', String(DEFAULT_VIDEO_SETUP_TIMEOUT_MS / 1000))
     .option('--ffmpeg <path>', 'the ffmpeg binary for file, RTSP and camera sources', 'ffmpeg')
     .option('--relay <url>', 'connect out to this lancam-relay (wss://host:port), so clients beyond the LAN can watch')
     .option('--relay-fingerprint <fp>', 'the relay\'s key fingerprint, as lancam-relay prints it (pins the relay)')
@@ -136,6 +141,8 @@ async function run(opts: RunOptions): Promise<void> {
     iceAddresses: opts.iceAddress,
     iceServers: opts.iceServer.map((urls) => ({ urls })),
     maxViewers: parseCount(opts.maxViewers, '--max-viewers'),
+    maxViewersPerUser: parseCount(opts.maxViewersPerUser, '--max-viewers-per-user'),
+    setupTimeoutMs: parseSeconds(opts.videoSetupTimeout, '--video-setup-timeout') * 1000,
     ffmpegPath: opts.ffmpeg,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });

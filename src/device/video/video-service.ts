@@ -6,7 +6,7 @@
  */
 import wrtc from '@roamhq/wrtc';
 import { RouteError, type RpcRouter } from '../../net/rpc-router';
-import { WebrtcActions } from '../../shared/iam/actions';
+import { IamActions, WebrtcActions } from '../../shared/iam/actions';
 import { Status } from '../../shared/protocol/status';
 import {
   candidateAllowed,
@@ -31,6 +31,10 @@ export interface VideoOptions {
   iceAddresses: string[];
   /** Viewers at once, over all connections. */
   maxViewers: number;
+  /** Viewers one user (or one unpaired key) may hold at once, over all its connections and the relay. */
+  maxViewersPerUser?: number | undefined;
+  /** A session whose WebRTC connection is not up this long after SETUP_REQUEST is closed (ms). */
+  setupTimeoutMs?: number | undefined;
   /** The frame size the source delivers (for the encoder's start bitrate). */
   width: number;
   height: number;
@@ -51,6 +55,8 @@ interface DevicePeerConnection {
 }
 
 const DISCONNECTED_GRACE_MS = 4000;
+export const DEFAULT_MAX_VIEWERS_PER_USER = 4;
+export const DEFAULT_VIDEO_SETUP_TIMEOUT_MS = 20_000;
 
 /**
  * Where a viewer's signaling comes from and goes to: a LAN channel (many sessions, each with its
@@ -75,6 +81,9 @@ class ViewerSession {
   private disconnectTimer: NodeJS.Timeout | undefined;
   /** Screens the viewer's ICE candidates (set once the session's ICE servers are known). */
   candidates: RemoteCandidateFilter | undefined;
+  /** The WebRTC connection has been up at least once (the setup deadline no longer applies). */
+  connected = false;
+  readonly startedAt = performance.now();
 
   constructor(
     readonly endpoint: SignalingEndpoint,
@@ -162,7 +171,8 @@ class ViewerSession {
     else if (state === 'disconnected') {
       // A viewer that vanished: give ICE a moment to recover, then clean up.
       this.disconnectTimer ??= setTimeout(() => this.close('the viewer went away'), DISCONNECTED_GRACE_MS);
-    } else if (state === 'connected' && this.disconnectTimer) {
+    } else if (state === 'connected') this.connected = true;
+    if (state === 'connected' && this.disconnectTimer) {
       clearTimeout(this.disconnectTimer);
       this.disconnectTimer = undefined;
     }
@@ -227,8 +237,9 @@ export class VideoService {
       this.require(ctx.requester, WebrtcActions.VideoStream);
       if (mine.has(sessionId)) throw new RouteError(Status.Conflict, 'session-exists', `video session "${sessionId}" exists already`);
       if (mine.size >= MAX_SESSIONS_PER_CONNECTION) throw new RouteError(Status.TooManyRequests, 'too-many-sessions', `at most ${MAX_SESSIONS_PER_CONNECTION} video sessions per connection`);
-      if (this.viewerCount >= this.options.maxViewers) throw new RouteError(Status.ServiceUnavailable, 'camera-busy', `the camera serves ${this.options.maxViewers} viewers already`);
+      this.admitViewer(endpoint.requester);
       const session = new ViewerSession(endpoint, sessionId, this);
+      this.armSetupDeadline(session);
       mine.set(sessionId, session);
       this.sessions.set(endpoint, mine);
       if (!this.holds.has(endpoint) && endpoint.hold) this.holds.set(endpoint, endpoint.hold());
@@ -245,6 +256,48 @@ export class VideoService {
     if (!session) throw new RouteError(Status.NotFound, 'no-session', `no video session "${sessionId}" here`);
     const screened = this.screenCandidates(session, message);
     if (screened) await session.receive(screened);
+  }
+
+  /**
+   * Room for one more viewer, or a RouteError: a user beyond its own cap gets 429; a full camera
+   * gets 503, except for an administrator, for whom the newest session of a non-administrator is
+   * closed (an owner is never locked out of his own camera by guests).
+   */
+  private admitViewer(requester: Requester): void {
+    const perUser = this.options.maxViewersPerUser ?? DEFAULT_MAX_VIEWERS_PER_USER;
+    const who = this.viewerKey(requester);
+    const all = this.allSessions();
+    const own = all.filter((s) => this.viewerKey(s.endpoint.requester) === who).length;
+    if (own >= perUser) throw new RouteError(Status.TooManyRequests, 'too-many-viewers', `at most ${perUser} video sessions per user`);
+    if (all.length < this.options.maxViewers) return;
+    if (this.isAdministrator(requester)) {
+      const victim = all.filter((s) => !this.isAdministrator(s.endpoint.requester)).sort((a, b) => b.startedAt - a.startedAt)[0];
+      if (victim) {
+        victim.close('the camera is full and an administrator needs a viewer slot');
+        return;
+      }
+    }
+    throw new RouteError(Status.ServiceUnavailable, 'camera-busy', `the camera serves ${this.options.maxViewers} viewers already`);
+  }
+
+  /** Unanswered sessions hold a slot (and keep their connection out of the idle timeout): they expire. */
+  private armSetupDeadline(session: ViewerSession): void {
+    const ms = this.options.setupTimeoutMs ?? DEFAULT_VIDEO_SETUP_TIMEOUT_MS;
+    if (ms <= 0) return;
+    setTimeout(() => {
+      if (!session.connected) session.close(`no WebRTC connection within ${Math.round(ms / 1000)} s of the setup request`);
+    }, ms).unref();
+  }
+
+  /** Sessions are counted per IAM user; an unpaired key or unknown secret counts as itself. */
+  private viewerKey(requester: Requester): string {
+    const user = this.core.iam.userOf(requester);
+    if (user) return `user:${user.Username}`;
+    return requester.remoteKid !== undefined ? `kid:${requester.remoteKid}` : `key:${requester.fingerprint}`;
+  }
+
+  private isAdministrator(requester: Requester): boolean {
+    return this.core.iam.authorize(requester, IamActions.SetUserRole).effect === 'allow';
   }
 
   /** A gate for one session's remote candidates; the unknown-address budget is per user. */
