@@ -103,34 +103,47 @@ function nowSeconds(): number {
  * Remembers first-message nonces until their token expires, so a first message cannot be replayed
  * into a new session on the same camera. Bounded: when full of unexpired nonces it refuses new
  * first messages ('busy') rather than forgetting one that could then be replayed. Only nonces of
- * correctly signed messages are recorded, so only holders of a secret can fill it.
+ * correctly signed messages are recorded, so only holders of a secret can fill it, and each
+ * group (the secret's kid) has its own share, so one holder fills only his own share: every other
+ * remote user keeps getting in.
  */
 export class NonceCache {
-  private readonly entries = new Map<string, number>();
+  private readonly entries = new Map<string, { expiry: number; group: string }>();
+  private readonly perGroup = new Map<string, number>();
   private readonly maxEntries: number;
+  private readonly maxPerGroup: number;
   private readonly now: () => number;
 
-  constructor(options: { maxEntries?: number; now?: () => number } = {}) {
+  constructor(options: { maxEntries?: number; maxPerGroup?: number; now?: () => number } = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
+    this.maxPerGroup = Math.min(options.maxPerGroup ?? 64, this.maxEntries);
     this.now = options.now ?? (() => Date.now());
   }
 
   /** Records `key` until `expiresAtMs`: 'fresh' the first time, 'replayed' while it is remembered. */
-  remember(key: string, expiresAtMs: number): 'fresh' | 'replayed' | 'full' {
+  remember(key: string, expiresAtMs: number, group = ''): 'fresh' | 'replayed' | 'full' {
     const now = this.now();
     const known = this.entries.get(key);
-    if (known !== undefined && known > now) return 'replayed';
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) {
-      for (const [k, expiry] of this.entries) if (expiry <= now) this.entries.delete(k);
-      if (this.entries.size >= this.maxEntries) return 'full';
+    if (known !== undefined && known.expiry > now) return 'replayed';
+    if (known) this.drop(key, known.group);
+    if ((this.perGroup.get(group) ?? 0) >= this.maxPerGroup || this.entries.size >= this.maxEntries) {
+      for (const [k, e] of this.entries) if (e.expiry <= now) this.drop(k, e.group);
+      if ((this.perGroup.get(group) ?? 0) >= this.maxPerGroup || this.entries.size >= this.maxEntries) return 'full';
     }
-    this.entries.set(key, expiresAtMs);
+    this.entries.set(key, { expiry: expiresAtMs, group });
+    this.perGroup.set(group, (this.perGroup.get(group) ?? 0) + 1);
     return 'fresh';
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  private drop(key: string, group: string): void {
+    this.entries.delete(key);
+    const left = (this.perGroup.get(group) ?? 1) - 1;
+    if (left <= 0) this.perGroup.delete(group);
+    else this.perGroup.set(group, left);
   }
 }
 
@@ -304,7 +317,7 @@ export class SignedSignalingDevice {
       if (p.exp > nowSeconds() + FIRST_MESSAGE_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS) {
         throw new SignedSignalingError('malformed', 'the first message is valid for too long');
       }
-      const seen = this.#cache.remember(`${kid}.${p.signerNonce}`, (p.exp + CLOCK_TOLERANCE_SECONDS) * 1000);
+      const seen = this.#cache.remember(`${kid}.${p.signerNonce}`, (p.exp + CLOCK_TOLERANCE_SECONDS) * 1000, kid);
       if (seen === 'replayed') throw new SignedSignalingError('replayed', 'first message replayed');
       if (seen === 'full') throw new SignedSignalingError('busy', 'too many new signaling sessions; try again shortly');
       s.kid = kid;
