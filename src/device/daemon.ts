@@ -13,7 +13,7 @@ import { PROTOCOL_VERSION } from '../shared/protocol/frames';
 import { Status } from '../shared/protocol/status';
 import type { DeviceInfo, PairingInfo, PairingMode } from '../shared/protocol/device-api';
 import { IamActions } from '../shared/iam/actions';
-import { isLocalClient, type InterfaceAddress } from '../shared/net-address';
+import { isLocalClient, sourceKey, type InterfaceAddress } from '../shared/net-address';
 import { devicePaths, ensureStateDir, loadDeviceKey, loadOrCreateDeviceIds, type DevicePaths } from './state/device-files';
 import { IamService, type Requester } from './iam/iam-service';
 import { registerIamRoutes } from './iam/iam-routes';
@@ -22,7 +22,7 @@ import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from './pa
 import { PairingWindow } from './pairing/pairing-window';
 import type { DeviceCore, RequestContext } from './request-context';
 import { EVENTS } from '../shared/protocol/iam-api';
-import type { Logger } from '../net/log';
+import { SourceLog, type Logger } from '../net/log';
 import { ControlServer } from './control-socket';
 import { SharedCapture, type FrameSource } from './video/capture';
 import { PatternSource } from './video/pattern-source';
@@ -132,7 +132,9 @@ export class DeviceDaemon implements DeviceCore {
     registerPairingRoutes(router, daemon);
     daemon.video.register(router);
     server.on('connection', (connection) => daemon.onConnection(connection));
-    server.on('rejected', ({ remoteAddress, reason }) => options.log.info(`refused connection from ${remoteAddress}: ${reason}`));
+    // Refusals are caused by remote peers: rate-limited and aggregated per source (see SourceLog).
+    const refusals = new SourceLog(options.log);
+    server.on('rejected', ({ remoteAddress, reason }) => refusals.info(sourceKey(remoteAddress), `refused connection from ${remoteAddress}: ${reason}`));
     return daemon;
   }
 

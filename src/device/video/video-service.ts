@@ -20,6 +20,7 @@ import {
 } from '../../shared/protocol/webrtc-api';
 import { parseBody, type DeviceCore, type RequestContext } from '../request-context';
 import type { Requester } from '../iam/iam-service';
+import { SourceLog } from '../../net/log';
 import type { SharedCapture, SourceStatus } from './capture';
 import { startBitrateKbps, withStartBitrate } from '../../shared/video/sdp';
 import { RemoteCandidateFilter, turnAddresses, UnknownAddressBudget } from '../../shared/video/remote-candidates';
@@ -190,12 +191,14 @@ export class VideoService {
   private readonly holds = new Map<SignalingEndpoint, () => void>();
   /** New unknown ICE addresses each user may make the camera check (per minute, over all sessions). */
   private readonly candidateBudgets = new Map<string, UnknownAddressBudget>();
+  private readonly candidateLog: SourceLog;
 
   constructor(
     private readonly core: DeviceCore,
     readonly capture: SharedCapture,
     readonly options: VideoOptions,
   ) {
+    this.candidateLog = new SourceLog(core.log);
     capture.on('status', (status) => {
       if (status.state === 'failed') {
         // Viewers learn at once why there is no picture, instead of waiting for frames.
@@ -322,7 +325,8 @@ export class VideoService {
     const filter = session.candidates;
     if (!filter) return message;
     const refuse = (reasons: string[]) => {
-      for (const reason of reasons) this.core.log.info(`video: session ${session.id} for ${describe(this.core, session.endpoint.requester)}: remote candidate refused: ${reason}`);
+      const who = describe(this.core, session.endpoint.requester);
+      for (const reason of reasons) this.candidateLog.info(who, `video: session ${session.id} for ${who}: remote candidate refused: ${reason}`);
     };
     if (message.type === 'CANDIDATE') {
       if (message.candidate.candidate.trim() === '') return message; // end of candidates
