@@ -4,7 +4,8 @@
  * 'busy'. Now each kid has its own share of the cache.
  */
 import { describe, expect, it } from 'vitest';
-import { NonceCache, newSecret, SignedSignalingClient, SignedSignalingDevice, SignedSignalingError } from '../../src/net/signed-signaling';
+import type { SignedSignalingError } from '../../src/net/signed-signaling';
+import { NonceCache, newSecret, SignedSignalingClient, SignedSignalingDevice } from '../../src/net/signed-signaling';
 import type { SignalingMessage } from '../../src/shared/protocol/webrtc-api';
 
 const SETUP_REQUEST: SignalingMessage = { type: 'SETUP_REQUEST' };
