@@ -387,7 +387,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   private async onDeviceHello(conn: Conn, token: string): Promise<void> {
     let verified;
     try {
-      verified = await verifyDeviceHello(token, conn.nonce, this.limits);
+      verified = await verifyDeviceHello(token, conn.nonce, { ...this.limits, relayFingerprint: this.fingerprint });
     } catch (err) {
       const message = err instanceof DeviceHelloError ? err.message : 'invalid token';
       this.emit('rejected', { remoteAddress: conn.address, reason: `device-hello refused: ${message}` });

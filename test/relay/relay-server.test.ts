@@ -227,7 +227,7 @@ describe('routing', () => {
     expect((await opened)[0]).toBe(c2.channel);
     // The impostor cannot talk on the real camera's channels (it does not know them, and guessing is refused).
     const raw = await Raw.open(relay);
-    const reply = await raw.hello((nonce) => makeDeviceHelloToken(generatePrivateKey(), { deviceId: 'cam-a', nonce }));
+    const reply = await raw.hello((nonce) => makeDeviceHelloToken(generatePrivateKey(), { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce }));
     expect(reply.type).toBe('device-ready');
     raw.send({ type: 'message', channel: c.channel, data: await signed({ evil: true }) });
     expect((await raw.next('error')).code).toBe('unknown-channel');
@@ -286,16 +286,16 @@ describe('camera authentication over the wire', () => {
   const now = () => Math.floor(Date.now() / 1000);
 
   it.each([
-    ['jwk does not match fp', (nonce: string) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce, fingerprint: camB.fingerprint })],
-    ['expired', (nonce: string) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce, now: Date.now() - 600_000 })],
+    ['jwk does not match fp', (nonce: string) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce, fingerprint: camB.fingerprint })],
+    ['expired', (nonce: string) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce, now: Date.now() - 600_000 })],
     ['alg none', async (nonce: string) => {
       const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-      const token = await makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce });
+      const token = await makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce });
       const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
       return `${b64({ ...header, alg: 'none' })}.${token.split('.')[1]!}.`;
     }],
     ['HS256', async (nonce: string) => {
-      const token = await makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce });
+      const token = await makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce });
       const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { jwk: never };
       return new SignJWT({ fp: camA.fingerprint, nonce }).setProtectedHeader({ alg: 'HS256', jwk: header.jwk }).setSubject('cam-a')
         .setAudience('lancam-relay').setIssuedAt(now()).setExpirationTime(now() + 60).sign(new TextEncoder().encode('k'.repeat(32)));
@@ -313,7 +313,7 @@ describe('camera authentication over the wire', () => {
     const relay = await startRelay();
     const first = await Raw.open(relay);
     let captured = '';
-    expect((await first.hello(async (nonce) => (captured = await makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce })))).type).toBe('device-ready');
+    expect((await first.hello(async (nonce) => (captured = await makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce })))).type).toBe('device-ready');
     const replay = await Raw.open(relay);
     const reply = await replay.hello(async () => captured);
     expect(reply).toMatchObject({ type: 'error', code: 'unauthorized' });
@@ -411,7 +411,7 @@ describe('limits', () => {
   it('a camera\'s invalid frames (extra fields, bad channel ids) are refused', async () => {
     const relay = await startRelay();
     const raw = await Raw.open(relay);
-    await raw.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce }));
+    await raw.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce }));
     raw.send({ type: 'message', channel: '../../x', data: 'a.b.c' });
     expect((await raw.next('error')).code).toBe('bad-frame');
     raw.send({ type: 'turn-request', requestId: '1', user: 'alice', extra: 1 });
@@ -430,7 +430,7 @@ describe('limits', () => {
   it('heartbeat: a peer that stops answering pings (half-open) is dropped', async () => {
     const relay = await startRelay({ limits: { heartbeatIntervalMs: 150 } });
     const cam = await Raw.open(relay, { autoPong: false });
-    await cam.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce }));
+    await cam.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce }));
     const healthy = await camera(relay, camB, 'cam-b');
     const t0 = Date.now();
     await cam.closed;
@@ -444,7 +444,7 @@ describe('limits', () => {
   it('a camera that does not read: the client\'s frames are dropped with device-busy, the camera stays', async () => {
     const relay = await startRelay({ limits: { maxBufferedBytes: 256 * 1024, messagesPerSecond: 10_000, messageBurst: 10_000, bytesPerSecond: 1e9, byteBurst: 1e9 } });
     const cam = await Raw.open(relay);
-    await cam.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce }));
+    await cam.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce }));
     const c = await client(relay, 'cam-a', camA.fingerprint);
     await cam.next('channel-open');
     (cam.ws as unknown as { _socket: { pause(): void } })._socket.pause();
