@@ -271,8 +271,16 @@ export class DeviceRelayConnection extends EventEmitter<DeviceRelayEvents> {
     this.sendFrame({ type: 'channel-close', channel });
   }
 
-  /** Short-lived TURN credentials from the relay for `user` ([] when the relay has no TURN server). */
-  requestTurn(user: string, timeoutMs = 10_000): Promise<IceServer[]> {
+  /** Tells the relay that a signed client message on `channel` verified (ends its squatting deadline). */
+  channelVerified(channel: string): void {
+    this.sendFrame({ type: 'channel-verified', channel }, channel);
+  }
+
+  /**
+   * Short-lived TURN credentials from the relay for `user`, a client verified on `channel` ([]
+   * when the relay has no TURN server or refuses).
+   */
+  requestTurn(user: string, channel: string, timeoutMs = 10_000): Promise<IceServer[]> {
     const requestId = String(this.nextRequest++);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -280,7 +288,7 @@ export class DeviceRelayConnection extends EventEmitter<DeviceRelayEvents> {
         reject(new RelayError('timeout', `no TURN credentials from the relay within ${timeoutMs} ms`));
       }, timeoutMs);
       this.turns.set(requestId, { resolve, reject, timer });
-      if (!this.sendFrame({ type: 'turn-request', requestId, user })) {
+      if (!this.sendFrame({ type: 'turn-request', requestId, user, channel })) {
         clearTimeout(timer);
         this.turns.delete(requestId);
         reject(new RelayError('not-connected', 'not registered with the relay'));

@@ -377,14 +377,36 @@ describe('limits', () => {
 
   it('channels per camera: past the cap, too-many-channels; a closed channel frees its slot', async () => {
     const relay = await startRelay({ limits: { maxChannelsPerDevice: 2 } });
-    await camera(relay, camA, 'cam-a');
+    const cam = await camera(relay, camA, 'cam-a');
+    // Channels with a verified client (unverified ones would give way to a newcomer, see below).
+    cam.on('channel-open', (channel) => cam.channelVerified(channel));
     const c1 = await client(relay, 'cam-a', camA.fingerprint);
     await client(relay, 'cam-a', camA.fingerprint);
+    await new Promise((r) => setTimeout(r, 100));
     const err = await connectClientToRelay({ url: relay.url, deviceId: 'cam-a', fingerprint: camA.fingerprint, pinFingerprint: relay.fingerprint }).catch((e: unknown) => e);
     expect((err as RelayError).code).toBe('too-many-channels');
     c1.close();
     await expect.poll(() => relay.server.stats.channels).toBe(1);
     await client(relay, 'cam-a', camA.fingerprint);
+  });
+
+  it('squatting (issue 10 item 13): unverified channels expire, give way to newcomers, and are capped per source', async () => {
+    const relay = await startRelay({ limits: { maxChannelsPerDevice: 2, channelVerifyTimeoutMs: 1500, maxUnverifiedChannelsPerSource: 3 } });
+    await camera(relay, camA, 'cam-a');
+    const s1 = await client(relay, 'cam-a', camA.fingerprint);
+    const s1closed = once<[string]>(s1, 'closed', 5000);
+    await client(relay, 'cam-a', camA.fingerprint);
+    // Full of squatters: a newcomer gets in, the oldest squatter goes.
+    await client(relay, 'cam-a', camA.fingerprint);
+    expect((await s1closed)[0]).toMatch(/evicted: no verified message/);
+    // Per source: a fourth unverified channel from 127.0.0.1 (over all cameras) is refused.
+    await camera(relay, camB, 'cam-b');
+    await client(relay, 'cam-b', camB.fingerprint);
+    const err = await connectClientToRelay({ url: relay.url, deviceId: 'cam-b', fingerprint: camB.fingerprint, pinFingerprint: relay.fingerprint }).catch((e: unknown) => e);
+    expect((err as RelayError).code).toBe('too-many-channels');
+    // Past the deadline every unverified channel is gone.
+    await expect.poll(() => relay.server.stats.channels, { timeout: 5000 }).toBe(0);
+    expect(relay.rejected).toContain('channel without a verified message in time');
   });
 
   it('connections per source address are capped at accept', async () => {
@@ -486,8 +508,15 @@ describe('TURN', () => {
     const urls = ['turn:127.0.0.1:3478?transport=udp'];
     const relay = await startRelay({ turn: { urls, secret: 'relay-secret', ttlSeconds: 600 } });
     const cam = await camera(relay, camA, 'cam-a');
+    const opened = once<[string]>(cam, 'channel-open');
+    await client(relay, 'cam-a', camA.fingerprint);
+    const [channel] = await opened;
+    // Not before the camera verified a signed message on the channel (issue 10 item 12).
+    expect(await cam.requestTurn('alice', channel)).toEqual([]);
+    expect(relay.rejected.some((r) => r.includes('turn-refused'))).toBe(true);
+    cam.channelVerified(channel);
     const before = Math.floor(Date.now() / 1000);
-    const servers = await cam.requestTurn('alice');
+    const servers = await cam.requestTurn('alice', channel);
     expect(servers).toHaveLength(1);
     const [server] = servers;
     expect(server!.urls).toEqual(urls);
@@ -501,10 +530,28 @@ describe('TURN', () => {
   it('without a TURN configuration a camera gets []; clients cannot ask', async () => {
     const relay = await startRelay();
     const cam = await camera(relay, camA, 'cam-a');
-    expect(await cam.requestTurn('alice')).toEqual([]);
+    const opened = once<[string]>(cam, 'channel-open');
+    await client(relay, 'cam-a', camA.fingerprint);
+    const [channel] = await opened;
+    cam.channelVerified(channel);
+    expect(await cam.requestTurn('alice', channel)).toEqual([]);
     const raw = await Raw.open(relay);
-    raw.send({ type: 'turn-request', requestId: '1', user: 'alice' });
+    raw.send({ type: 'turn-request', requestId: '1', user: 'alice', channel });
     expect((await raw.next('error')).code).toBe('bad-frame');
+  });
+});
+
+describe('TURN credentials are rate-limited per camera key (issue 10 item 12)', () => {
+  it('a camera gets at most turnRequestsPerMinute credentials, even on a verified channel', async () => {
+    const relay = await startRelay({ turn: { urls: ['turn:127.0.0.1:3478'], secret: 's', ttlSeconds: 600 }, limits: { turnRequestsPerMinute: 5 } });
+    const cam = await camera(relay, camA, 'cam-a');
+    const opened = once<[string]>(cam, 'channel-open');
+    await client(relay, 'cam-a', camA.fingerprint);
+    const [channel] = await opened;
+    cam.channelVerified(channel);
+    const got: number[] = [];
+    for (let i = 0; i < 8; i++) got.push((await cam.requestTurn(`u${i}`, channel)).length);
+    expect(got).toEqual([1, 1, 1, 1, 1, 0, 0, 0]);
   });
 });
 
