@@ -402,13 +402,19 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
           this.send(conn, { type: 'turn-credentials', requestId: frame.requestId, iceServers: [] });
         };
         if (!channel?.verified) return refuse('turn-refused', `channel ${frame.channel} has no verified client; no TURN credentials`);
-        let bucket = this.turnBuckets.get(device.fingerprint);
-        if (!bucket) {
-          if (this.turnBuckets.size > 10_000) this.turnBuckets.clear();
-          bucket = new TokenBucket(this.limits.turnRequestsPerMinute / 60, this.limits.turnRequestsPerMinute);
-          this.turnBuckets.set(device.fingerprint, bucket);
+        // Per camera key and per camera source address (throw-away keys are free; addresses less so).
+        const bucketOf = (key: string) => {
+          let bucket = this.turnBuckets.get(key);
+          if (!bucket) {
+            if (this.turnBuckets.size > 10_000) this.turnBuckets.clear();
+            bucket = new TokenBucket(this.limits.turnRequestsPerMinute / 60, this.limits.turnRequestsPerMinute);
+            this.turnBuckets.set(key, bucket);
+          }
+          return bucket;
+        };
+        if (!bucketOf(`key ${device.fingerprint}`).take() || !bucketOf(`source ${sourceKey(conn.address)}`).take()) {
+          return refuse('turn-rate-limited', `at most ${this.limits.turnRequestsPerMinute} TURN credential requests a minute per camera and per source address`);
         }
-        if (!bucket.take()) return refuse('turn-rate-limited', `at most ${this.limits.turnRequestsPerMinute} TURN credential requests a minute per camera`);
         return this.send(conn, { type: 'turn-credentials', requestId: frame.requestId, iceServers: iceServersFor(this.options.turn, frame.user) });
       }
     }
