@@ -67,7 +67,8 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
     const discovered = new Map(this.discovery.devices().map((d) => [d.deviceId, d]));
     const entries: DeviceEntry[] = [];
     for (const k of known) {
-      const d = discovered.get(k.deviceId);
+      // The announcement naming the pinned key wins over others of the same id (spoofing).
+      const d = this.discovery.preferred(k.deviceId, k.fingerprint);
       discovered.delete(k.deviceId);
       const changed = this.keyChanged.has(k.deviceId) || (d !== undefined && d.fingerprint !== k.fingerprint);
       entries.push({
@@ -327,6 +328,8 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   }
 
   private async targetOf(deviceId: string): Promise<DeviceTarget> {
+    // A paired camera is reached through every announcement of its id (see DeviceSession.open).
+    if (await this.options.store.get(deviceId)) return { nameOrId: deviceId };
     const found = this.discovery.devices().find((d: DiscoveredDevice) => d.deviceId === deviceId);
     if (found) return { address: { host: found.host, port: found.port } };
     return { nameOrId: deviceId };
