@@ -96,7 +96,16 @@ export class ChannelServer extends EventEmitter<ChannelServerEvents> {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes, perMessageDeflate: false });
     this.https.on('connection', (socket: Socket) => this.onTcp(socket));
     this.https.on('secureConnection', (socket: TLSSocket) => {
-      if (!socket.getPeerX509Certificate()) this.drop(socket, 'client presented no certificate');
+      const cert = socket.getPeerX509Certificate();
+      if (!cert) return this.drop(socket, 'client presented no certificate');
+      // A paired key is known as soon as TLS is done: from here on no flood of strangers'
+      // handshakes can evict it (admit() checks its per-source cap when the channel opens).
+      const tracked = this.tracked.get(connectionKey(socket));
+      const fingerprint = fingerprintOfCertificate(cert);
+      if (tracked?.stage === 'pending' && this.isKnown(fingerprint)) {
+        tracked.stage = 'paired';
+        tracked.fingerprint = fingerprint;
+      }
     });
     this.https.on('tlsClientError', (err, socket) => this.drop(socket, `TLS handshake failed: ${err.message}`));
     this.https.on('request', (_req, res) => {
