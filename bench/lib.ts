@@ -202,7 +202,7 @@ export interface DeviceChild extends Child {
  * Starts a real `lancam-device` process on 127.0.0.1 (port chosen by the OS) with a fresh state
  * directory. mDNS: off, or on 127.0.0.1 only. `onSpawn` is called right after spawn (for timing).
  */
-export async function startDeviceProcess(options: { mdns: boolean; name?: string; onSpawn?: (child: Child) => void }): Promise<DeviceChild> {
+export async function startDeviceProcess(options: { mdns: boolean; name?: string; args?: string[]; onSpawn?: (child: Child) => void }): Promise<DeviceChild> {
   const stateDir = await tempDir('lancam-bench-device-');
   const args = [
     DEVICE_BIN,
@@ -211,6 +211,7 @@ export async function startDeviceProcess(options: { mdns: boolean; name?: string
     '--port', '0',
     ...(options.mdns ? ['--mdns-interface', LOOPBACK] : ['--no-mdns']),
     ...(options.name ? ['--name', options.name] : []),
+    ...(options.args ?? []),
   ];
   const child = spawnNode('lancam-device', args);
   options.onSpawn?.(child);

@@ -54,6 +54,8 @@ export async function startVideoDevice(width: number, height: number, fps: numbe
     '--size', `${width}x${height}`,
     '--fps', String(fps),
     '--max-viewers', '16',
+    // The bench's viewers are all one user; the per-user cap (a defence against a greedy guest) would stop it at 4.
+    '--max-viewers-per-user', '16',
   ]);
   const m = await child.waitFor(/listening on (\S+):(\d+)/, 20_000, '"listening on" line');
   if (m[1] !== LOOPBACK) throw new Error(`lancam-device listens on ${m[1]}, expected ${LOOPBACK}`);

@@ -66,8 +66,29 @@ export class DeviceSession {
     return this.channel.deviceFingerprint;
   }
 
+  /**
+   * Connects to the first address that presents the right key. Several announcements may carry one
+   * device id (mDNS is unauthenticated): for a paired device the one naming the pinned key is tried
+   * first, then the others and the last known address, and the changed-key alarm is raised only
+   * when none of them presents the pinned key.
+   */
   static async open(options: OpenSessionOptions): Promise<DeviceSession> {
-    const located = await locate(options);
+    const attempts = await locate(options);
+    let keyChanged: DeviceKeyChangedError | undefined;
+    let lastError: unknown;
+    for (const attempt of attempts) {
+      try {
+        return await DeviceSession.openAt(options, attempt);
+      } catch (err) {
+        if (attempts.length === 1) throw err;
+        if (err instanceof DeviceKeyChangedError) keyChanged ??= err;
+        else lastError ??= err;
+      }
+    }
+    throw keyChanged ?? lastError;
+  }
+
+  private static async openAt(options: OpenSessionOptions, located: Located): Promise<DeviceSession> {
     const { address, announcedFingerprint } = located;
     let known = located.known;
     const knownDevices = await options.store.list();
@@ -159,17 +180,35 @@ function errorMessage(response: RpcResponse): string {
   return `${message} (${response.status})`;
 }
 
-async function locate(options: OpenSessionOptions): Promise<{ address: DeviceAddress; known: KnownDevice | undefined; announcedFingerprint?: string }> {
+interface Located {
+  address: DeviceAddress;
+  known: KnownDevice | undefined;
+  announcedFingerprint?: string;
+}
+
+/** Where to try, in order (see DeviceSession.open). */
+async function locate(options: OpenSessionOptions): Promise<Located[]> {
   const { target, store } = options;
   if ('address' in target) {
     // Which device this is shows only in the handshake (see verifyDevice in open).
-    return { address: target.address, known: undefined };
+    return [{ address: target.address, known: undefined }];
   }
   const known = await store.resolve(target.nameOrId);
   const found = options.discovery
     ? await options.discovery.find(known?.deviceId ?? target.nameOrId, options.discoveryTimeoutMs ?? 3000)
     : undefined;
-  if (found) return { address: { host: found.host, port: found.port }, known: known ?? (await store.get(found.deviceId)), announcedFingerprint: found.fingerprint };
-  if (known?.lastAddress) return { address: known.lastAddress, known };
+  if (found) {
+    const device = known ?? (await store.get(found.deviceId));
+    if (!device) return [{ address: { host: found.host, port: found.port }, known: undefined, announcedFingerprint: found.fingerprint }];
+    // Paired: every announcement of its id, the pinned key's first, then the last known address.
+    const all = options.discovery!.announcements(device.deviceId);
+    const ordered = [...all.filter((d) => d.fingerprint === device.fingerprint), ...all.filter((d) => d.fingerprint !== device.fingerprint)];
+    if (ordered.length === 0) ordered.push(found);
+    const attempts: Located[] = ordered.map((d) => ({ address: { host: d.host, port: d.port }, known: device }));
+    const last = device.lastAddress;
+    if (last && !attempts.some((a) => a.address.host === last.host && a.address.port === last.port)) attempts.push({ address: last, known: device });
+    return attempts;
+  }
+  if (known?.lastAddress) return [{ address: known.lastAddress, known }];
   throw new CompanionError('not-found', `no camera "${target.nameOrId}" answered on the network${options.discovery ? '' : ' (discovery is off)'}; try --address host:port`);
 }

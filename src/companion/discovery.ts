@@ -34,6 +34,20 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return this.browser.devices();
   }
 
+  /** Every live announcement of this device id, newest first (a spoofer may announce it too). */
+  announcements(deviceId: string): DiscoveredDevice[] {
+    return this.browser.announcements(deviceId);
+  }
+
+  /**
+   * The announcement to show for a paired device: the one naming its pinned key when there is one
+   * (a spoofed announcement of the same id does not displace the real camera), else the newest.
+   */
+  preferred(deviceId: string, pinnedFingerprint: string | undefined): DiscoveredDevice | undefined {
+    const all = this.announcements(deviceId);
+    return all.find((d) => d.fingerprint === pinnedFingerprint) ?? all[0];
+  }
+
   /**
    * Waits up to `timeoutMs` for a device with this id, or else with this friendly name. A name is
    * only trusted after a short settle time (announcements arrive one by one): two cameras

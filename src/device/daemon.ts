@@ -14,7 +14,7 @@ import { PROTOCOL_VERSION } from '../shared/protocol/frames';
 import { Status } from '../shared/protocol/status';
 import { NABTO_PAIRING_MODE_NAMES, type DeviceInfo, type PairingInfoWire, type PairingMode } from '../shared/protocol/device-api';
 import { IamActions } from '../shared/iam/actions';
-import { isLocalClient, type InterfaceAddress } from '../shared/net-address';
+import { isLocalClient, sourceKey, type InterfaceAddress } from '../shared/net-address';
 import { devicePaths, ensureStateDir, loadDeviceKey, loadOrCreateDeviceIds, type DevicePaths } from './state/device-files';
 import { IamService, type Requester } from './iam/iam-service';
 import { registerIamRoutes } from './iam/iam-routes';
@@ -28,7 +28,7 @@ import { groupFingerprint } from '../shared/fingerprint';
 import type { PairingRecord } from '../shared/protocol/iam-api';
 import type { DeviceCore, RequestContext } from './request-context';
 import { EVENTS } from '../shared/protocol/iam-api';
-import type { Logger } from '../net/log';
+import { SourceLog, type Logger } from '../net/log';
 import { ControlServer } from './control-socket';
 import { SharedCapture, type FrameSource } from './video/capture';
 import { PatternSource } from './video/pattern-source';
@@ -181,7 +181,14 @@ export class DeviceDaemon implements DeviceCore {
       iam: iamCreated ? 'created' : 'kept',
       nameSaved,
     };
-    const server = new ChannelServer({ identity, host: options.host, port: options.port, ...(options.limits ? { limits: options.limits } : {}) });
+    const server = new ChannelServer({
+      identity,
+      host: options.host,
+      port: options.port,
+      ...(options.limits ? { limits: options.limits } : {}),
+      // Paired keys have capacity of their own and the normal idle deadline (the owner cannot be locked out).
+      isKnownClient: (fingerprint) => iam.userByFingerprint(fingerprint) !== undefined,
+    });
     const router = new RpcRouter<RequestContext>();
     const daemon = new DeviceDaemon(options, paths, identity, ids.productId, ids.deviceId, iam, startup, server, router);
     daemon.presence = await UserPresence.open(paths.stateDir, iam, options.log);
@@ -191,7 +198,9 @@ export class DeviceDaemon implements DeviceCore {
     registerPairingHistoryRoutes(router, daemon, daemon.pairingHistory);
     daemon.video.register(router);
     server.on('connection', (connection) => daemon.onConnection(connection));
-    server.on('rejected', ({ remoteAddress, reason }) => options.log.info(`refused connection from ${remoteAddress}: ${reason}`));
+    // Refusals are caused by remote peers: rate-limited and aggregated per source (see SourceLog).
+    const refusals = new SourceLog(options.log);
+    server.on('rejected', ({ remoteAddress, reason }) => refusals.info(sourceKey(remoteAddress), `refused connection from ${remoteAddress}: ${reason}`));
     return daemon;
   }
 

@@ -6,9 +6,9 @@ export function parseSeconds(text: string, flag: string): number {
   return n;
 }
 
-export function parseCount(text: string, flag: string): number {
+export function parseCount(text: string, flag: string, min = 1): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`${flag} must be a whole number from 1 to 100000, not "${text}"`);
+  if (!Number.isInteger(n) || n < min || n > 100_000) throw new Error(`${flag} must be a whole number from ${min} to 100000, not "${text}"`);
   return n;
 }
 

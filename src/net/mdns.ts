@@ -383,6 +383,18 @@ export class DeviceBrowser extends EventEmitter<DeviceBrowserEvents> {
     return [...this.shown.values()].map((s) => copyDevice(s.device));
   }
 
+  /**
+   * Every live announcement carrying this device id, newest first. Usually one; more when a
+   * device moved or someone else announces the same id (mDNS is unauthenticated): callers that
+   * pinned a key try the one naming it first (see DeviceSession).
+   */
+  announcements(deviceId: string): DiscoveredDevice[] {
+    return [...this.sightings.values()]
+      .filter((s) => s.device.deviceId === deviceId)
+      .sort((a, b) => b.lastSeen - a.lastSeen)
+      .map((s) => copyDevice(s.device));
+  }
+
   /** Queries the network again now (a fresh generation: every live device answers). */
   refresh(): void {
     if (!this.closing) this.newGeneration();

@@ -122,34 +122,62 @@ function nowSeconds(): number {
  * Remembers first-message nonces until their token expires, so a first message cannot be replayed
  * into a new session on the same camera. Bounded: when full of unexpired nonces it refuses new
  * first messages ('busy') rather than forgetting one that could then be replayed. Only nonces of
- * correctly signed messages are recorded, so only holders of a secret can fill it.
+ * correctly signed messages are recorded, so only holders of a secret can fill it, and each
+ * group (the secret's kid) has its own share, so one holder fills only his own share: every other
+ * remote user keeps getting in.
  */
 export class NonceCache {
-  private readonly entries = new Map<string, number>();
+  private readonly entries = new Map<string, { expiry: number; group: string; yields: boolean }>();
+  private readonly perGroup = new Map<string, number>();
   private readonly maxEntries: number;
+  private readonly maxPerGroup: number;
   private readonly now: () => number;
 
-  constructor(options: { maxEntries?: number; now?: () => number } = {}) {
+  constructor(options: { maxEntries?: number; maxPerGroup?: number; now?: () => number } = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
+    this.maxPerGroup = Math.min(options.maxPerGroup ?? 64, this.maxEntries);
     this.now = options.now ?? (() => Date.now());
   }
 
-  /** Records `key` until `expiresAtMs`: 'fresh' the first time, 'replayed' while it is remembered. */
-  remember(key: string, expiresAtMs: number): 'fresh' | 'replayed' | 'full' {
+  /**
+   * Records `key` until `expiresAtMs`: 'fresh' the first time, 'replayed' while it is remembered.
+   * `yields`: the entry has no expiry of its own (a Nabto peer's first message carries no `exp`, so
+   * it is remembered for a day); when its group is full, the group's oldest such entry gives way
+   * rather than refusing that kid's new sessions for a day. A first message replayed after it gave
+   * way opens a session the replayer cannot continue (the next message must be signed with the
+   * secret over the camera's fresh nonce), and a group holds only one kid's own sessions.
+   */
+  remember(key: string, expiresAtMs: number, group = '', yields = false): 'fresh' | 'replayed' | 'full' {
     const now = this.now();
     const known = this.entries.get(key);
-    if (known !== undefined && known > now) return 'replayed';
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) {
-      for (const [k, expiry] of this.entries) if (expiry <= now) this.entries.delete(k);
-      if (this.entries.size >= this.maxEntries) return 'full';
+    if (known !== undefined && known.expiry > now) return 'replayed';
+    if (known) this.drop(key, known.group);
+    if ((this.perGroup.get(group) ?? 0) >= this.maxPerGroup || this.entries.size >= this.maxEntries) {
+      for (const [k, e] of this.entries) if (e.expiry <= now) this.drop(k, e.group);
+      if (yields && (this.perGroup.get(group) ?? 0) >= this.maxPerGroup) {
+        for (const [k, e] of this.entries) {
+          if (e.group === group && e.yields) {
+            this.drop(k, e.group);
+            break;
+          }
+        }
+      }
+      if ((this.perGroup.get(group) ?? 0) >= this.maxPerGroup || this.entries.size >= this.maxEntries) return 'full';
     }
-    this.entries.set(key, expiresAtMs);
+    this.entries.set(key, { expiry: expiresAtMs, group, yields });
+    this.perGroup.set(group, (this.perGroup.get(group) ?? 0) + 1);
     return 'fresh';
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  private drop(key: string, group: string): void {
+    this.entries.delete(key);
+    const left = (this.perGroup.get(group) ?? 1) - 1;
+    if (left <= 0) this.perGroup.delete(group);
+    else this.perGroup.set(group, left);
   }
 }
 
@@ -364,7 +392,7 @@ export class SignedSignalingDevice {
         throw new SignedSignalingError('malformed', 'the first message is valid for too long');
       }
       const rememberUntil = p.exp !== undefined ? (p.exp + CLOCK_TOLERANCE_SECONDS) * 1000 : Date.now() + FIRST_MESSAGE_MEMORY_SECONDS * 1000;
-      const seen = this.#cache.remember(`${resolved.kid}.${p.signerNonce}`, rememberUntil);
+      const seen = this.#cache.remember(`${resolved.kid}.${p.signerNonce}`, rememberUntil, resolved.kid, p.exp === undefined);
       if (seen === 'replayed') throw new SignedSignalingError('replayed', 'first message replayed');
       if (seen === 'full') throw new SignedSignalingError('busy', 'too many new signaling sessions; try again shortly');
       s.kid = resolved.kid;

@@ -33,6 +33,13 @@ export interface DeviceHelloClaims {
   ttlSeconds?: number;
   /** Milliseconds; default Date.now(). */
   now?: number;
+  /** The key the relay presented: the audience becomes `lancam-relay:<fingerprint>` (see relayAudience). */
+  relayFingerprint?: string | undefined;
+}
+
+/** The audience of a proof for the relay with this key; without TLS (a relay behind a terminator) the bare name. */
+export function relayAudience(relayFingerprint: string | undefined): string {
+  return relayFingerprint ? `${RELAY_AUDIENCE}:${relayFingerprint}` : RELAY_AUDIENCE;
 }
 
 /** Signs the device-hello token for a challenge. */
@@ -43,7 +50,7 @@ export async function makeDeviceHelloToken(privateKey: KeyObject, claims: Device
   return new SignJWT({ fp: claims.fingerprint ?? fingerprintOfPublicKey(publicKey), nonce: claims.nonce })
     .setProtectedHeader({ alg: 'ES256', typ: 'JWT', jwk: { kty, crv, x, y } as JWK })
     .setSubject(claims.deviceId)
-    .setAudience(RELAY_AUDIENCE)
+    .setAudience(relayAudience(claims.relayFingerprint))
     .setIssuedAt(iat)
     .setExpirationTime(iat + (claims.ttlSeconds ?? DEVICE_HELLO_TTL_SECONDS))
     .sign(privateKey);
@@ -59,6 +66,13 @@ export interface VerifyOptions {
   clockToleranceSeconds: number;
   /** Milliseconds; default Date.now(). */
   now?: number;
+  /**
+   * This relay's own key: the token's audience must name it, so a proof made for another relay
+   * (that relayed our challenge to the camera) is refused. Undefined for a relay serving plain ws
+   * behind a TLS terminator: it cannot know the key the camera saw, so it takes any lancam-relay
+   * audience (stated in docs/security.md).
+   */
+  relayFingerprint?: string | undefined;
 }
 
 /**
@@ -70,7 +84,7 @@ export async function verifyDeviceHello(token: string, nonce: string, options: V
   try {
     result = await jwtVerify(token, EmbeddedJWK, {
       algorithms: ['ES256'],
-      audience: RELAY_AUDIENCE,
+      ...(options.relayFingerprint ? { audience: relayAudience(options.relayFingerprint) } : {}),
       maxTokenAge: options.maxTokenAgeSeconds,
       clockTolerance: options.clockToleranceSeconds,
       requiredClaims: ['sub', 'fp', 'nonce', 'iat', 'exp'],
@@ -80,6 +94,10 @@ export async function verifyDeviceHello(token: string, nonce: string, options: V
     throw new DeviceHelloError(describeJoseError(err));
   }
   const { payload, protectedHeader } = result;
+  if (!options.relayFingerprint) {
+    const aud = payload.aud;
+    if (typeof aud !== 'string' || !(aud === RELAY_AUDIENCE || aud.startsWith(`${RELAY_AUDIENCE}:`))) throw new DeviceHelloError('claim aud invalid: not a lancam-relay audience');
+  }
   const jwk = protectedHeader.jwk;
   if (!jwk || jwk.kty !== 'EC' || jwk.crv !== 'P-256') throw new DeviceHelloError('the header key must be an EC P-256 public key');
   if (payload.nonce !== nonce) throw new DeviceHelloError('nonce does not match this connection\'s challenge');

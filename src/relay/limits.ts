@@ -27,6 +27,15 @@ export interface RelayLimits {
   maxProtocolErrors: number;
   /** Client channels open at once on one camera; more get `too-many-channels`. */
   maxChannelsPerDevice: number;
+  /**
+   * A client channel must carry a message the camera verified (the camera says `channel-verified`)
+   * within this, or it is closed: knowing a device id and fingerprint is not enough to hold one.
+   */
+  channelVerifyTimeoutMs: number;
+  /** Channels not yet verified from one source (IPv4 address or IPv6 /64), over all cameras. */
+  maxUnverifiedChannelsPerSource: number;
+  /** TURN credential requests per camera key: sustained per minute (burst the same). */
+  turnRequestsPerMinute: number;
   /** Open connections (cameras and clients) from one source address; more are refused at accept. */
   maxConnectionsPerAddress: number;
   /** Open connections in all. */
@@ -58,6 +67,9 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxDroppedFrames: 100,
   maxProtocolErrors: 10,
   maxChannelsPerDevice: 16,
+  channelVerifyTimeoutMs: 10_000,
+  maxUnverifiedChannelsPerSource: 4,
+  turnRequestsPerMinute: 30,
   maxConnectionsPerAddress: 64,
   maxConnections: 10_000,
   handshakeTimeoutMs: 10_000,

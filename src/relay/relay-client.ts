@@ -50,6 +50,8 @@ const DEFAULT_KEEPALIVE_MS = 25_000;
 
 export interface RelaySocket {
   ws: WebSocket;
+  /** Fingerprint of the TLS key the relay presented (wss); undefined over plain ws. */
+  relayFingerprint: string | undefined;
   /**
    * Sets the handler of incoming frames (parsed JSON; undefined for binary or non-JSON frames).
    * Frames that arrived before (the relay's challenge can share a TCP segment with the upgrade
@@ -104,6 +106,13 @@ export async function openRelaySocket(options: RelayConnectOptions): Promise<Rel
   }
   const early: unknown[] = [];
   let handler: ((json: unknown) => void) | undefined;
+  // The key this connection's relay presented: the pinned one, else what the TLS socket saw.
+  let relayFingerprint: string | undefined = pin;
+  ws.once('upgrade', (res) => {
+    const socket = res.socket as Partial<tls.TLSSocket> | null;
+    const cert = typeof socket?.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+    if (cert) relayFingerprint = fingerprintOfCertificate(cert);
+  });
   ws.on('message', (raw, isBinary) => {
     const json = parseJson(raw, isBinary);
     if (handler) handler(json);
@@ -130,6 +139,7 @@ export async function openRelaySocket(options: RelayConnectOptions): Promise<Rel
   });
   return {
     ws,
+    relayFingerprint,
     onFrame(h) {
       handler = h;
       for (const json of early.splice(0)) h(json);
@@ -261,8 +271,16 @@ export class DeviceRelayConnection extends EventEmitter<DeviceRelayEvents> {
     this.sendFrame({ type: 'channel-close', channel });
   }
 
-  /** Short-lived TURN credentials from the relay for `user` ([] when the relay has no TURN server). */
-  requestTurn(user: string, timeoutMs = 10_000): Promise<IceServer[]> {
+  /** Tells the relay that a signed client message on `channel` verified (ends its squatting deadline). */
+  channelVerified(channel: string): void {
+    this.sendFrame({ type: 'channel-verified', channel }, channel);
+  }
+
+  /**
+   * Short-lived TURN credentials from the relay for `user`, a client verified on `channel` ([]
+   * when the relay has no TURN server or refuses).
+   */
+  requestTurn(user: string, channel: string, timeoutMs = 10_000): Promise<IceServer[]> {
     const requestId = String(this.nextRequest++);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -270,7 +288,7 @@ export class DeviceRelayConnection extends EventEmitter<DeviceRelayEvents> {
         reject(new RelayError('timeout', `no TURN credentials from the relay within ${timeoutMs} ms`));
       }, timeoutMs);
       this.turns.set(requestId, { resolve, reject, timer });
-      if (!this.sendFrame({ type: 'turn-request', requestId, user })) {
+      if (!this.sendFrame({ type: 'turn-request', requestId, user, channel })) {
         clearTimeout(timer);
         this.turns.delete(requestId);
         reject(new RelayError('not-connected', 'not registered with the relay'));
@@ -327,7 +345,9 @@ export class DeviceRelayConnection extends EventEmitter<DeviceRelayEvents> {
         case 'challenge':
           if (helloSent) return;
           helloSent = true;
-          void makeDeviceHelloToken(this.options.identity.privateKey, { deviceId: this.options.deviceId, nonce: frame.nonce }).then(
+          // The proof names the relay it is for (the key this TLS connection presented), so another
+          // relay that got hold of it cannot use it.
+          void makeDeviceHelloToken(this.options.identity.privateKey, { deviceId: this.options.deviceId, nonce: frame.nonce, relayFingerprint: socket.relayFingerprint }).then(
             (token) => {
               if (ws === this.ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'device-hello', token } satisfies DeviceToRelay));
             },

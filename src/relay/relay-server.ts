@@ -21,6 +21,7 @@ import type { z } from 'zod';
 import { fingerprintOfCertificate } from '../net/keys';
 import { CloseCode, TokenBucket } from '../net/channel/limits';
 import { normalizeAddress } from '../net/channel/server';
+import { sourceKey } from '../shared/net-address';
 import { RELAY_PATH, clientToRelay, deviceToRelay, type RelayToClient, type RelayToDevice } from '../shared/protocol/relay-api';
 import { DeviceHelloError, makeChallengeNonce, verifyDeviceHello } from './device-hello';
 import { CLOSE_REPLACED, resolveRelayLimits, type RelayLimits } from './limits';
@@ -89,6 +90,10 @@ interface Channel {
   id: string;
   device: DeviceEntry;
   client: Conn;
+  /** The camera verified a signed client message on it. */
+  verified: boolean;
+  /** Until verified: closed when this fires. */
+  verifyTimer?: NodeJS.Timeout;
 }
 
 type ErrorFrame = Extract<RelayToClient, { type: 'error' }>;
@@ -107,6 +112,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   private readonly devices = new Map<string, DeviceEntry>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly log: RelayLog;
+  /** TURN requests per camera key (survives a camera's reconnects). */
+  private readonly turnBuckets = new Map<string, TokenBucket>();
 
   constructor(private readonly options: RelayServerOptions) {
     super();
@@ -379,15 +386,44 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
         if (channel) this.closeChannel(channel, 'closed by the camera', 'device');
         return;
       }
-      case 'turn-request':
+      case 'channel-verified': {
+        const channel = device.channels.get(frame.channel);
+        if (!channel) return this.sendError(conn, 'unknown-channel', `channel ${frame.channel} is not open`);
+        channel.verified = true;
+        clearTimeout(channel.verifyTimer);
+        return;
+      }
+      case 'turn-request': {
+        // Credentials only for a client the camera verified on a channel it holds, and not too often.
+        const channel = device.channels.get(frame.channel);
+        const refuse = (code: string, message: string) => {
+          this.emit('rejected', { remoteAddress: conn.address, reason: `${code}: ${message}` });
+          this.sendError(conn, code, message);
+          this.send(conn, { type: 'turn-credentials', requestId: frame.requestId, iceServers: [] });
+        };
+        if (!channel?.verified) return refuse('turn-refused', `channel ${frame.channel} has no verified client; no TURN credentials`);
+        // Per camera key and per camera source address (throw-away keys are free; addresses less so).
+        const bucketOf = (key: string) => {
+          let bucket = this.turnBuckets.get(key);
+          if (!bucket) {
+            if (this.turnBuckets.size > 10_000) this.turnBuckets.clear();
+            bucket = new TokenBucket(this.limits.turnRequestsPerMinute / 60, this.limits.turnRequestsPerMinute);
+            this.turnBuckets.set(key, bucket);
+          }
+          return bucket;
+        };
+        if (!bucketOf(`key ${device.fingerprint}`).take() || !bucketOf(`source ${sourceKey(conn.address)}`).take()) {
+          return refuse('turn-rate-limited', `at most ${this.limits.turnRequestsPerMinute} TURN credential requests a minute per camera and per source address`);
+        }
         return this.send(conn, { type: 'turn-credentials', requestId: frame.requestId, iceServers: iceServersFor(this.options.turn, frame.user) });
+      }
     }
   }
 
   private async onDeviceHello(conn: Conn, token: string): Promise<void> {
     let verified;
     try {
-      verified = await verifyDeviceHello(token, conn.nonce, this.limits);
+      verified = await verifyDeviceHello(token, conn.nonce, { ...this.limits, relayFingerprint: this.fingerprint });
     } catch (err) {
       const message = err instanceof DeviceHelloError ? err.message : 'invalid token';
       this.emit('rejected', { remoteAddress: conn.address, reason: `device-hello refused: ${message}` });
@@ -423,13 +459,29 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       if (!device || device.deviceId !== frame.deviceId) {
         return this.sendError(conn, 'device-offline', `no camera ${frame.deviceId} with that fingerprint is connected to this relay`);
       }
+      const source = sourceKey(conn.address);
+      const unverifiedFromSource = [...this.devices.values()].reduce((n, d) => n + [...d.channels.values()].filter((c) => !c.verified && sourceKey(c.client.address) === source).length, 0);
+      if (unverifiedFromSource >= this.limits.maxUnverifiedChannelsPerSource) {
+        this.emit('rejected', { remoteAddress: conn.address, reason: `too many unverified channels from ${source}` });
+        return this.sendError(conn, 'too-many-channels', `${source} has ${this.limits.maxUnverifiedChannelsPerSource} channels without a verified message already`);
+      }
       if (device.channels.size >= this.limits.maxChannelsPerDevice) {
-        return this.sendError(conn, 'too-many-channels', `camera ${frame.deviceId} has ${this.limits.maxChannelsPerDevice} channels open already`);
+        // Squatters first: the oldest channel the camera never verified gives way.
+        const squatter = [...device.channels.values()].find((c) => !c.verified);
+        if (!squatter) return this.sendError(conn, 'too-many-channels', `camera ${frame.deviceId} has ${this.limits.maxChannelsPerDevice} channels open already`);
+        this.emit('rejected', { remoteAddress: squatter.client.address, reason: 'unverified channel evicted for a newcomer' });
+        this.closeChannel(squatter, 'evicted: no verified message, and the camera is full', 'relay');
       }
       if (device.conn.ws.bufferedAmount > this.limits.maxBufferedBytes) {
         return this.sendError(conn, 'device-busy', `camera ${frame.deviceId} is not keeping up; try again later`);
       }
-      const channel: Channel = { id: randomBytes(16).toString('base64url'), device, client: conn };
+      const channel: Channel = { id: randomBytes(16).toString('base64url'), device, client: conn, verified: false };
+      channel.verifyTimer = setTimeout(() => {
+        if (channel.verified) return;
+        this.emit('rejected', { remoteAddress: conn.address, reason: 'channel without a verified message in time' });
+        this.closeChannel(channel, `no message the camera verified within ${Math.round(this.limits.channelVerifyTimeoutMs / 1000)} s`, 'relay');
+      }, this.limits.channelVerifyTimeoutMs);
+      channel.verifyTimer.unref();
       device.channels.set(channel.id, channel);
       conn.channel = channel;
       clearTimeout(conn.handshakeTimer);
@@ -449,8 +501,9 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   // ---- channels and registry ----------------------------------------------------------------
 
   /** Ends a channel and tells the side that did not end it. */
-  private closeChannel(channel: Channel, reason: string, closedBy: 'device' | 'client'): void {
+  private closeChannel(channel: Channel, reason: string, closedBy: 'device' | 'client' | 'relay'): void {
     if (channel.device.channels.get(channel.id) !== channel) return;
+    clearTimeout(channel.verifyTimer);
     channel.device.channels.delete(channel.id);
     channel.client.channel = undefined;
     if (closedBy !== 'device') this.send(channel.device.conn, { type: 'channel-closed', channel: channel.id });

@@ -90,3 +90,15 @@ export function isLocalClient(address: string, interfaces: readonly InterfaceAdd
   if (isLoopback(address) || isLinkLocal(address)) return true;
   return interfaces.some((i) => inSubnet(address, i.address, i.netmask));
 }
+
+/**
+ * The unit a source is counted in for limits: an IPv4 address, or an IPv6 /64 (one host usually
+ * holds a whole /64, so counting single IPv6 addresses would give it 2^64 budgets).
+ */
+export function sourceKey(address: string): string {
+  const bytes = parseIp(address);
+  if (!bytes) return address;
+  const b = unmapV4(bytes);
+  if (b.length === 4) return b.join('.');
+  return `${Array.from(b.slice(0, 8), (x) => x.toString(16).padStart(2, '0')).join('')}::/64`;
+}

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { generatePrivateKey, identityFromKey } from '../../src/net/keys';
+import { connectDeviceToRelay } from '../../src/relay/relay-client';
 import { turnCredentials } from '../../src/relay/turn';
 import { netnsUnavailable, type Netns } from '../helpers/netns';
 import { cleanupAll, nodeCommand, onCleanup, REPO, runCli, startDevice, startRelay, tempDir, type DeviceProcess } from '../helpers/processes';
@@ -62,6 +64,48 @@ describe('signaling through lancam-relay (loopback)', () => {
     const refused = await runCli(['--json', '--ice-address', '127.0.0.1', 'watch', device.deviceId, '--via-relay', '--seconds', '2'], { home: bob, timeoutMs: 30_000 });
     expect(refused.code).not.toBe(0);
     expect(device.stderr()).toContain('refused a message (unknown-kid)');
+  }, 90_000);
+
+  it('squatters holding every channel (item 13) and a throw-away camera asking for TURN (item 12) get nothing; bob watches', async () => {
+    const relay = await startRelay(['--host', '127.0.0.1', '--max-channels-per-device', '4', '--channel-verify-timeout', '4', '--turn-url', 'turn:127.0.0.1:3478', '--turn-secret', 'relay-turn-secret']);
+    const url = `wss://127.0.0.1:${relay.port}`;
+    const device = await startDevice({ mdns: false, args: ['--ice-address', '127.0.0.1', '--relay', url, '--relay-fingerprint', relay.fingerprint] });
+    await expect.poll(() => device.stderr(), { timeout: 10_000 }).toContain('relay: registered');
+    const { bob } = await bobWithRemoteAccess(device, url, relay.fingerprint);
+
+    // Four squatters from four addresses know the device id and fingerprint and hold every channel.
+    const squatters = await Promise.all(
+      ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'].map(
+        (localAddress) =>
+          new Promise<{ ws: WebSocket; closed: Promise<void> }>((resolve, reject) => {
+            const ws = new WebSocket(`${url}/v1`, { rejectUnauthorized: false, localAddress });
+            const closed = new Promise<void>((r) => ws.once('close', () => r()));
+            ws.on('message', (data) => {
+              const frame = JSON.parse(data.toString()) as { type: string };
+              if (frame.type === 'connected') resolve({ ws, closed });
+              if (frame.type === 'error') reject(new Error(data.toString()));
+            });
+            ws.once('open', () => ws.send(JSON.stringify({ type: 'connect', deviceId: device.deviceId, fingerprint: device.fingerprint })));
+            ws.once('error', reject);
+          }),
+      ),
+    );
+    onCleanup(async () => squatters.forEach((s) => s.ws.terminate()));
+    // Bob still watches: the oldest squatter gives way.
+    const watched = await runCli(['--json', '--ice-address', '127.0.0.1', 'watch', device.deviceId, '--via-relay', '--seconds', '2'], { home: bob, timeoutMs: 30_000 });
+    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    expect(watched.json<WatchResult>().fps).toBeGreaterThan(10);
+    // Every squatter is gone within the deadline.
+    await Promise.race([Promise.all(squatters.map((s) => s.closed)), new Promise((_, reject) => setTimeout(() => reject(new Error('squatters still open')), 10_000))]);
+
+    // A throw-away key with a made-up device id asks for TURN credentials: none.
+    const fake = connectDeviceToRelay({ url, identity: await identityFromKey(generatePrivateKey(), 'fake'), deviceId: 'made-up-camera', pinFingerprint: relay.fingerprint });
+    onCleanup(async () => fake.close());
+    await fake.ready(10_000);
+    const refusals: string[] = [];
+    fake.on('relay-error', ({ code }) => refusals.push(code));
+    expect(await fake.requestTurn('anyone', 'A'.repeat(22))).toEqual([]);
+    expect(refusals).toContain('turn-refused');
   }, 90_000);
 
   it('a secret nobody issued is refused', async () => {

@@ -163,7 +163,7 @@ export function runCli(args: string[], options: { home: string; timeoutMs?: numb
  * `lancam ui` for one home serving `site` (inside a namespace when `wrap` says so), stopped by
  * cleanupAll; resolves with the address (and token) it prints.
  */
-export async function startUi(home: string, site: string, wrap: string[] = []): Promise<{ url: string; output: () => string }> {
+export async function startUi(home: string, site: string, wrap: string[] = []): Promise<{ url: string; pid: number; output: () => string }> {
   const [command, args] = nodeCommand(CLI_BIN, ['--home', home, '--mdns-interface', '127.0.0.1', 'ui', '--static', site, '--snapshots', path.join(home, 'snapshots')], wrap);
   const ui = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -188,7 +188,7 @@ export async function startUi(home: string, site: string, wrap: string[] = []): 
     ui.stderr.on('data', (d: Buffer) => (out += d.toString()));
     void exited.then(() => reject(new Error(`lancam ui exited: ${out}`)));
   });
-  return { url, output: () => out };
+  return { url, pid: ui.pid ?? 0, output: () => out };
 }
 
 export interface RelayProcess {

@@ -101,3 +101,19 @@ describe('device-hello tokens', () => {
     await expect(verifyDeviceHello(await sign({ fp, nonce }, 'cam 1/..', RELAY_AUDIENCE), nonce, opts)).rejects.toThrow(/device id/);
   });
 });
+
+describe('audience bound to the relay key (issue 10 item 15)', () => {
+  it('a relay with a key accepts only proofs that name it; a plain-ws relay accepts any lancam-relay audience', async () => {
+    const key = generatePrivateKey();
+    const nonce = makeChallengeNonce();
+    const opts = { maxTokenAgeSeconds: 120, clockToleranceSeconds: 30 };
+    const relayA = 'a'.repeat(64);
+    const relayB = 'b'.repeat(64);
+    const forA = await makeDeviceHelloToken(key, { deviceId: 'cam-1', nonce, relayFingerprint: relayA });
+    await expect(verifyDeviceHello(forA, nonce, { ...opts, relayFingerprint: relayA })).resolves.toMatchObject({ deviceId: 'cam-1' });
+    await expect(verifyDeviceHello(forA, nonce, { ...opts, relayFingerprint: relayB })).rejects.toThrow(/aud/);
+    const unbound = await makeDeviceHelloToken(key, { deviceId: 'cam-1', nonce });
+    await expect(verifyDeviceHello(unbound, nonce, { ...opts, relayFingerprint: relayA })).rejects.toThrow(/aud/);
+    await expect(verifyDeviceHello(forA, nonce, opts)).resolves.toMatchObject({ deviceId: 'cam-1' });
+  });
+});

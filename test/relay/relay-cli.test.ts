@@ -132,7 +132,14 @@ describe('lancam-relay', () => {
     const device = connectDeviceToRelay({ url: `ws://127.0.0.1:${relay.port}`, identity: camera, deviceId: 'cam-1' });
     onCleanup(async () => device.close());
     await device.ready(10_000);
-    const [server] = await device.requestTurn('viewer');
+    // A client channel the camera verified (issue 10 item 12: no credentials for anything else).
+    const opened = new Promise<string>((resolve) => device.once('channel-open', resolve));
+    const viewer = await connectClientToRelay({ url: `ws://127.0.0.1:${relay.port}`, deviceId: 'cam-1', fingerprint: camera.fingerprint });
+    onCleanup(async () => viewer.close());
+    const channel = await opened;
+    expect(await device.requestTurn('viewer', channel)).toEqual([]);
+    device.channelVerified(channel);
+    const [server] = await device.requestTurn('viewer', channel);
     expect(server!.urls).toEqual(['turn:127.0.0.1:3478?transport=udp']);
     expect(server!.username).toMatch(/^\d+:viewer$/);
     expect(Number(server!.username!.split(':')[0]) - Date.now() / 1000).toBeGreaterThan(295);

@@ -229,7 +229,7 @@ describe('routing', () => {
     expect((await opened)[0]).toBe(c2.channel);
     // The impostor cannot talk on the real camera's channels (it does not know them, and guessing is refused).
     const raw = await Raw.open(relay);
-    const reply = await raw.hello((nonce) => makeDeviceHelloToken(generatePrivateKey(), { deviceId: 'cam-a', nonce }));
+    const reply = await raw.hello((nonce) => makeDeviceHelloToken(generatePrivateKey(), { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce }));
     expect(reply.type).toBe('device-ready');
     raw.send({ type: 'message', channel: c.channel, data: await signed({ evil: true }) });
     expect((await raw.next('error')).code).toBe('unknown-channel');
@@ -288,16 +288,16 @@ describe('camera authentication over the wire', () => {
   const now = () => Math.floor(Date.now() / 1000);
 
   it.each([
-    ['jwk does not match fp', (nonce: string) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce, fingerprint: camB.fingerprint })],
-    ['expired', (nonce: string) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce, now: Date.now() - 600_000 })],
+    ['jwk does not match fp', (nonce: string) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce, fingerprint: camB.fingerprint })],
+    ['expired', (nonce: string) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce, now: Date.now() - 600_000 })],
     ['alg none', async (nonce: string) => {
       const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-      const token = await makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce });
+      const token = await makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce });
       const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
       return `${b64({ ...header, alg: 'none' })}.${token.split('.')[1]!}.`;
     }],
     ['HS256', async (nonce: string) => {
-      const token = await makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce });
+      const token = await makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce });
       const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { jwk: never };
       return new SignJWT({ fp: camA.fingerprint, nonce }).setProtectedHeader({ alg: 'HS256', jwk: header.jwk }).setSubject('cam-a')
         .setAudience('lancam-relay').setIssuedAt(now()).setExpirationTime(now() + 60).sign(new TextEncoder().encode('k'.repeat(32)));
@@ -315,7 +315,7 @@ describe('camera authentication over the wire', () => {
     const relay = await startRelay();
     const first = await Raw.open(relay);
     let captured = '';
-    expect((await first.hello(async (nonce) => (captured = await makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce })))).type).toBe('device-ready');
+    expect((await first.hello(async (nonce) => (captured = await makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce })))).type).toBe('device-ready');
     const replay = await Raw.open(relay);
     const reply = await replay.hello(async () => captured);
     expect(reply).toMatchObject({ type: 'error', code: 'unauthorized' });
@@ -379,14 +379,36 @@ describe('limits', () => {
 
   it('channels per camera: past the cap, too-many-channels; a closed channel frees its slot', async () => {
     const relay = await startRelay({ limits: { maxChannelsPerDevice: 2 } });
-    await camera(relay, camA, 'cam-a');
+    const cam = await camera(relay, camA, 'cam-a');
+    // Channels with a verified client (unverified ones would give way to a newcomer, see below).
+    cam.on('channel-open', (channel) => cam.channelVerified(channel));
     const c1 = await client(relay, 'cam-a', camA.fingerprint);
     await client(relay, 'cam-a', camA.fingerprint);
+    await new Promise((r) => setTimeout(r, 100));
     const err = await connectClientToRelay({ url: relay.url, deviceId: 'cam-a', fingerprint: camA.fingerprint, pinFingerprint: relay.fingerprint }).catch((e: unknown) => e);
     expect((err as RelayError).code).toBe('too-many-channels');
     c1.close();
     await expect.poll(() => relay.server.stats.channels).toBe(1);
     await client(relay, 'cam-a', camA.fingerprint);
+  });
+
+  it('squatting (issue 10 item 13): unverified channels expire, give way to newcomers, and are capped per source', async () => {
+    const relay = await startRelay({ limits: { maxChannelsPerDevice: 2, channelVerifyTimeoutMs: 1500, maxUnverifiedChannelsPerSource: 3 } });
+    await camera(relay, camA, 'cam-a');
+    const s1 = await client(relay, 'cam-a', camA.fingerprint);
+    const s1closed = once<[string]>(s1, 'closed', 5000);
+    await client(relay, 'cam-a', camA.fingerprint);
+    // Full of squatters: a newcomer gets in, the oldest squatter goes.
+    await client(relay, 'cam-a', camA.fingerprint);
+    expect((await s1closed)[0]).toMatch(/evicted: no verified message/);
+    // Per source: a fourth unverified channel from 127.0.0.1 (over all cameras) is refused.
+    await camera(relay, camB, 'cam-b');
+    await client(relay, 'cam-b', camB.fingerprint);
+    const err = await connectClientToRelay({ url: relay.url, deviceId: 'cam-b', fingerprint: camB.fingerprint, pinFingerprint: relay.fingerprint }).catch((e: unknown) => e);
+    expect((err as RelayError).code).toBe('too-many-channels');
+    // Past the deadline every unverified channel is gone.
+    await expect.poll(() => relay.server.stats.channels, { timeout: 5000 }).toBe(0);
+    expect(relay.rejected).toContain('channel without a verified message in time');
   });
 
   it('connections per source address are capped at accept', async () => {
@@ -413,7 +435,7 @@ describe('limits', () => {
   it('a camera\'s invalid frames (extra fields, bad channel ids) are refused', async () => {
     const relay = await startRelay();
     const raw = await Raw.open(relay);
-    await raw.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce }));
+    await raw.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce }));
     raw.send({ type: 'message', channel: '../../x', data: wrap('a.b.c') });
     expect((await raw.next('error')).code).toBe('bad-frame');
     raw.send({ type: 'message', channel: 'abcdefgh12', data: 'a.b.c' }); // a bare JWT, not Nabto's {type:'JWT', jwt}
@@ -434,7 +456,7 @@ describe('limits', () => {
   it('heartbeat: a peer that stops answering pings (half-open) is dropped', async () => {
     const relay = await startRelay({ limits: { heartbeatIntervalMs: 150 } });
     const cam = await Raw.open(relay, { autoPong: false });
-    await cam.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce }));
+    await cam.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce }));
     const healthy = await camera(relay, camB, 'cam-b');
     const t0 = Date.now();
     await cam.closed;
@@ -448,7 +470,7 @@ describe('limits', () => {
   it('a camera that does not read: the client\'s frames are dropped with device-busy, the camera stays', async () => {
     const relay = await startRelay({ limits: { maxBufferedBytes: 256 * 1024, messagesPerSecond: 10_000, messageBurst: 10_000, bytesPerSecond: 1e9, byteBurst: 1e9 } });
     const cam = await Raw.open(relay);
-    await cam.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { deviceId: 'cam-a', nonce }));
+    await cam.hello((nonce) => makeDeviceHelloToken(camA.privateKey, { relayFingerprint: relayIdentity.fingerprint, deviceId: 'cam-a', nonce }));
     const c = await client(relay, 'cam-a', camA.fingerprint);
     await cam.next('channel-open');
     (cam.ws as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -490,8 +512,15 @@ describe('TURN', () => {
     const urls = ['turn:127.0.0.1:3478?transport=udp'];
     const relay = await startRelay({ turn: { urls, secret: 'relay-secret', ttlSeconds: 600 } });
     const cam = await camera(relay, camA, 'cam-a');
+    const opened = once<[string]>(cam, 'channel-open');
+    await client(relay, 'cam-a', camA.fingerprint);
+    const [channel] = await opened;
+    // Not before the camera verified a signed message on the channel (issue 10 item 12).
+    expect(await cam.requestTurn('alice', channel)).toEqual([]);
+    expect(relay.rejected.some((r) => r.includes('turn-refused'))).toBe(true);
+    cam.channelVerified(channel);
     const before = Math.floor(Date.now() / 1000);
-    const servers = await cam.requestTurn('alice');
+    const servers = await cam.requestTurn('alice', channel);
     expect(servers).toHaveLength(1);
     const [server] = servers;
     expect(server!.urls).toEqual(urls);
@@ -505,10 +534,28 @@ describe('TURN', () => {
   it('without a TURN configuration a camera gets []; clients cannot ask', async () => {
     const relay = await startRelay();
     const cam = await camera(relay, camA, 'cam-a');
-    expect(await cam.requestTurn('alice')).toEqual([]);
+    const opened = once<[string]>(cam, 'channel-open');
+    await client(relay, 'cam-a', camA.fingerprint);
+    const [channel] = await opened;
+    cam.channelVerified(channel);
+    expect(await cam.requestTurn('alice', channel)).toEqual([]);
     const raw = await Raw.open(relay);
-    raw.send({ type: 'turn-request', requestId: '1', user: 'alice' });
+    raw.send({ type: 'turn-request', requestId: '1', user: 'alice', channel });
     expect((await raw.next('error')).code).toBe('bad-frame');
+  });
+});
+
+describe('TURN credentials are rate-limited per camera key (issue 10 item 12)', () => {
+  it('a camera gets at most turnRequestsPerMinute credentials, even on a verified channel', async () => {
+    const relay = await startRelay({ turn: { urls: ['turn:127.0.0.1:3478'], secret: 's', ttlSeconds: 600 }, limits: { turnRequestsPerMinute: 5 } });
+    const cam = await camera(relay, camA, 'cam-a');
+    const opened = once<[string]>(cam, 'channel-open');
+    await client(relay, 'cam-a', camA.fingerprint);
+    const [channel] = await opened;
+    cam.channelVerified(channel);
+    const got: number[] = [];
+    for (let i = 0; i < 8; i++) got.push((await cam.requestTurn(`u${i}`, channel)).length);
+    expect(got).toEqual([1, 1, 1, 1, 1, 0, 0, 0]);
   });
 });
 

@@ -109,7 +109,8 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
     const discovered = new Map([...this.manual.values(), ...this.discovery.devices()].map((d) => [d.deviceId, d]));
     const entries: DeviceEntry[] = [];
     for (const k of known) {
-      const d = discovered.get(k.deviceId);
+      // The announcement naming the pinned key wins over others of the same id (spoofing).
+      const d = this.discovery.preferred(k.deviceId, k.fingerprint) ?? this.manual.get(k.deviceId);
       discovered.delete(k.deviceId);
       const changed = this.keyChanged.has(k.deviceId) || (d !== undefined && d.fingerprint !== k.fingerprint);
       entries.push({
@@ -473,7 +474,12 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
   }
 
   private async targetOf(deviceId: string): Promise<DeviceTarget> {
-    const found = this.discovery.devices().find((d: DiscoveredDevice) => d.deviceId === deviceId) ?? this.manual.get(deviceId);
+    const discovered = this.discovery.devices().find((d: DiscoveredDevice) => d.deviceId === deviceId);
+    const manual = this.manual.get(deviceId);
+    // A paired camera is reached through every announcement of its id (see DeviceSession.open);
+    // one added by address that mDNS cannot see is reached at that address (its key is still pinned).
+    if (await this.options.store.get(deviceId)) return !discovered && manual ? { address: { host: manual.host, port: manual.port } } : { nameOrId: deviceId };
+    const found = discovered ?? manual;
     if (found) return { address: { host: found.host, port: found.port } };
     return { nameOrId: deviceId };
   }

@@ -504,7 +504,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
       });
       const server = new UiServer({ app, staticDir: opts.static, port, log: (line) => process.stderr.write(`${line}\n`) });
       const { url } = await server.listen();
-      ctx.out.result(`lancam UI: open ${url}\n(the address holds a one-time access token; keep it to yourself. Ctrl-C stops.)`, { url });
+      ctx.out.result(`lancam UI: open ${url}\n(the address holds a secret access token, valid until this stops; keep it to yourself. Ctrl-C stops.)`, { url });
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

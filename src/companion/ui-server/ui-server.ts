@@ -5,8 +5,14 @@
  * Who may use it: whoever holds the random token. It travels in the URL's fragment
  * (`http://127.0.0.1:PORT/#token=…`), which browsers never send to the server, so it is in no
  * request line or log; the page sends it as its first WebSocket message and removes it from the
- * address bar. Host and Origin must be this server's own loopback address (DNS rebinding), every
+ * address bar. The token is valid while this server runs (a reload must work, so it is not
+ * one-time). Host and Origin must be this server's own loopback address (DNS rebinding), every
  * call is validated against the API's argument schemas, and the page gets the desktop's strict CSP.
+ *
+ * Memory before authentication: until the token is checked a connection may send at most
+ * PRE_AUTH_MAX_BYTES in all (counted on the socket, so a huge frame is cut while it arrives, not
+ * after ws buffered it), and only MAX_UNAUTHENTICATED such connections may exist at once. After
+ * it, one frame may be large (snapshots), calls in flight and unread output are capped.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -18,6 +24,16 @@ import { CompanionError } from '../errors';
 import type { AppService } from '../app/app-service';
 
 export const UI_API_PATH = '/api';
+/** Bytes a connection may send before its token is checked (the hello is ~100 bytes). */
+export const PRE_AUTH_MAX_BYTES = 4096;
+/** API connections that have not yet sent a valid token, at once; more are refused at the upgrade. */
+export const MAX_UNAUTHENTICATED = 8;
+/** Largest frame after authentication (a snapshot's data URL). */
+export const MAX_FRAME_BYTES = 48 * 1024 * 1024;
+/** Calls one connection may have running at once. */
+export const MAX_CALLS_IN_FLIGHT = 32;
+/** Output the page has not read yet; beyond it the connection is closed. */
+export const MAX_UNREAD_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /** The renderer's CSP (the same policy Electron main sets). */
 export function contentSecurityPolicy(connectSrc: string): string {
@@ -60,6 +76,7 @@ export class UiServer {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private origin = '';
+  private unauthenticated = 0;
 
   constructor(private readonly options: UiServerOptions) {
     this.http = http.createServer((req, res) => {
@@ -68,13 +85,39 @@ export class UiServer {
         res.end();
       });
     });
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: 48 * 1024 * 1024, perMessageDeflate: false });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
     this.http.on('upgrade', (req, socket, head) => {
       if (req.url !== UI_API_PATH || !this.hostAllowed(req.headers.host) || req.headers.origin !== this.origin) {
         socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.serveApi(ws));
+      if (this.unauthenticated >= MAX_UNAUTHENTICATED) {
+        this.options.log?.('ui: refused an API connection: too many connections without a token');
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\n\r\n');
+        return;
+      }
+      // Count what arrives before the token from here on, including what came with the upgrade.
+      this.unauthenticated++;
+      let preAuthBytes = head.length;
+      let counted = true;
+      const stopCounting = () => {
+        if (!counted) return;
+        counted = false;
+        this.unauthenticated--;
+        socket.off('data', count);
+      };
+      const count = (chunk: Buffer) => {
+        preAuthBytes += chunk.length;
+        if (preAuthBytes > PRE_AUTH_MAX_BYTES) {
+          stopCounting();
+          this.options.log?.(`ui: cut an API connection that sent more than ${PRE_AUTH_MAX_BYTES} bytes before its token`);
+          socket.destroy();
+        }
+      };
+      socket.on('data', count);
+      socket.once('close', stopCounting);
+      if (preAuthBytes > PRE_AUTH_MAX_BYTES) return void socket.destroy();
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.serveApi(ws, stopCounting));
     });
   }
 
@@ -137,8 +180,9 @@ export class UiServer {
     }
   }
 
-  private serveApi(ws: WebSocket): void {
+  private serveApi(ws: WebSocket, authenticatedNow: () => void): void {
     let authenticated = false;
+    let inFlight = 0;
     const unsubscribe: (() => void)[] = [];
     const deadline = setTimeout(() => ws.close(4401, 'no token'), 5000);
     ws.on('close', () => {
@@ -158,17 +202,34 @@ export class UiServer {
           return ws.close(4401, 'wrong token');
         }
         authenticated = true;
+        authenticatedNow();
         clearTimeout(deadline);
         for (const event of API_EVENTS) {
-          const listener = (data: unknown) => ws.send(JSON.stringify({ event, data }));
+          const listener = (data: unknown) => send({ event, data });
           this.options.app.on(event, listener);
           unsubscribe.push(() => this.options.app.off(event, listener));
         }
-        ws.send(JSON.stringify({ type: 'ready' }));
+        send({ type: 'ready' });
         return;
       }
-      void this.call(message).then((reply) => ws.send(JSON.stringify(reply)));
+      if (inFlight >= MAX_CALLS_IN_FLIGHT) {
+        return send({ id: typeof message.id === 'number' ? message.id : null, error: { status: 429, message: `at most ${MAX_CALLS_IN_FLIGHT} calls may run at once` } });
+      }
+      inFlight++;
+      void this.call(message).then((reply) => {
+        inFlight--;
+        send(reply);
+      });
     });
+    const send = (value: unknown) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > MAX_UNREAD_OUTPUT_BYTES) {
+        this.options.log?.('ui: closed an API connection that does not read its answers');
+        ws.terminate();
+        return;
+      }
+      ws.send(JSON.stringify(value));
+    };
   }
 
   private async call(message: { id?: unknown; method?: unknown; args?: unknown }): Promise<unknown> {

@@ -9,6 +9,7 @@ import { groupFingerprint } from '../../shared/fingerprint';
 import { DeviceDaemon, DEFAULT_PORT, DEFAULT_VIDEO, APP_NAME, APP_VERSION } from '../daemon';
 import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
+import { DEFAULT_MAX_VIEWERS_PER_USER, DEFAULT_VIDEO_SETUP_TIMEOUT_MS } from '../video/video-service';
 import { sendControlCommand } from '../control-socket';
 import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
 import { DEFAULT_PROOF_LIFETIME_MS } from '../pairing/password-proof';
@@ -32,12 +33,18 @@ interface RunOptions {
   maxConnectionsPerAddress: string;
   passwordProof: string;
   pairingSettle: string;
+  maxConnections: string;
+  maxUnpairedConnections: string;
+  unpairedIdleTimeout: string;
+  newConnectionsPerSecond: string;
   source: string;
   size: string;
   fps: string;
   iceAddress: string[];
   iceServer: string[];
   maxViewers: string;
+  maxViewersPerUser: string;
+  videoSetupTimeout: string;
   ffmpeg?: string;
   relay?: string;
   relayFingerprint?: string;
@@ -71,7 +78,11 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--iam-state <file>', 'use this Nabto IAM state file in place')
     .option('--handshake-timeout <seconds>', 'time a client has from TCP connect to an open channel', String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000))
     .option('--idle-timeout <seconds>', 'close a channel that sends nothing for this long', String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
-    .option('--max-connections-per-address <n>', 'open connections allowed from one source address', String(DEFAULT_LIMITS.maxConnectionsPerAddress))
+    .option('--max-connections-per-address <n>', 'unfinished and unpaired connections allowed from one source address (IPv6: per /64); paired keys have as many again', String(DEFAULT_LIMITS.maxConnectionsPerAddress))
+    .option('--max-connections <n>', 'open connections in all', String(DEFAULT_LIMITS.maxConnections))
+    .option('--max-unpaired-connections <n>', 'channels of keys the camera does not know, in all (the oldest is evicted beyond it; the rest of --max-connections stays reserved for paired keys)', String(DEFAULT_LIMITS.maxUnpairedConnections))
+    .option('--unpaired-idle-timeout <seconds>', 'close a channel of an unpaired key that sends nothing for this long', String(DEFAULT_LIMITS.unpairedIdleTimeoutMs / 1000))
+    .option('--new-connections-per-second <n>', 'new connections accepted per second from one source address (burst 4x; 0 = unlimited)', String(DEFAULT_LIMITS.newConnectionsPerSecondPerAddress))
     .option('--password-proof <seconds>', 'how long a finished password exchange may wait for its pairing', String(DEFAULT_PROOF_LIFETIME_MS / 1000))
     .option('--pairing-settle <seconds>', 'local open pairing: how long the window must be open before a pairing is written (others trying meanwhile is an overlap)', String(DEFAULT_LOCAL_OPEN_TIMING.settleMs / 1000))
     .option('--source <source>', 'video: "pattern" (built-in test pattern), a video file, an rtsp:// URL or /dev/videoN', DEFAULT_VIDEO.source)
@@ -80,6 +91,8 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--ice-address <addr>', 'offer only WebRTC candidates with this address (repeatable; default: all)', collect, [])
     .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
     .option('--max-viewers <n>', 'viewers at once', String(DEFAULT_VIDEO.maxViewers))
+    .option('--max-viewers-per-user <n>', 'viewers one user may hold at once (administrators may still take a guest\'s slot on a full camera)', String(DEFAULT_MAX_VIEWERS_PER_USER))
+    .option('--video-setup-timeout <seconds>', 'close a video session whose WebRTC connection is not up this long after it was requested', String(DEFAULT_VIDEO_SETUP_TIMEOUT_MS / 1000))
     .option('--ffmpeg <path>', 'the ffmpeg binary for file, RTSP and camera sources', 'ffmpeg')
     .option('--relay <url>', 'connect out to this lancam-relay (wss://host:port), so clients beyond the LAN can watch')
     .option('--relay-fingerprint <fp>', 'the relay\'s key fingerprint, as lancam-relay prints it (pins the relay)')
@@ -146,6 +159,10 @@ async function run(opts: RunOptions): Promise<void> {
     handshakeTimeoutMs: parseSeconds(opts.handshakeTimeout, '--handshake-timeout') * 1000,
     idleTimeoutMs: parseSeconds(opts.idleTimeout, '--idle-timeout') * 1000,
     maxConnectionsPerAddress: parseCount(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
+    maxConnections: parseCount(opts.maxConnections, '--max-connections'),
+    maxUnpairedConnections: parseCount(opts.maxUnpairedConnections, '--max-unpaired-connections'),
+    unpairedIdleTimeoutMs: parseSeconds(opts.unpairedIdleTimeout, '--unpaired-idle-timeout') * 1000,
+    newConnectionsPerSecondPerAddress: parseCount(opts.newConnectionsPerSecond, '--new-connections-per-second', 0),
   };
   const size = /^(\d{2,4})x(\d{2,4})$/.exec(opts.size);
   const [width, height] = size ? [Number(size[1]), Number(size[2])] : [NaN, NaN];
@@ -164,6 +181,8 @@ async function run(opts: RunOptions): Promise<void> {
     iceAddresses: opts.iceAddress,
     iceServers: opts.iceServer.map((urls) => ({ urls })),
     maxViewers: parseCount(opts.maxViewers, '--max-viewers'),
+    maxViewersPerUser: parseCount(opts.maxViewersPerUser, '--max-viewers-per-user'),
+    setupTimeoutMs: parseSeconds(opts.videoSetupTimeout, '--video-setup-timeout') * 1000,
     ffmpegPath: opts.ffmpeg,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });

@@ -20,7 +20,8 @@ import {
   type IamUser,
 } from '../../shared/iam/schema';
 import { DeviceStateError, readJsonFileOrExplain } from '../state/device-files';
-import type { Logger } from '../../net/log';
+import { SourceLog, type Logger } from '../../net/log';
+import { sourceKey } from '../../shared/net-address';
 
 export interface IamFiles {
   iamConfigFile: string;
@@ -56,7 +57,12 @@ export class IamService {
     readonly config: IamConfig,
     private current: IamState,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.decisionLog = new SourceLog(log);
+  }
+
+  /** Decisions are logged rate-limited per source (a flood of denied requests must not bury the log). */
+  private readonly decisionLog: SourceLog;
 
   /**
    * Loads the IAM files; creates the defaults where both are missing (first run). A file that
@@ -142,7 +148,8 @@ export class IamService {
       ...attributes,
     });
     const who = requester.remoteKid !== undefined ? `remote secret ${requester.remoteKid.slice(0, 8)}… via relay` : `${requester.fingerprint.slice(0, 12)}… from ${requester.remoteAddress}`;
-    this.log.info(`iam ${decision.effect}: ${user ? `user ${user.Username}` : 'unpaired client'} ${who}: ${decision.reason}`);
+    const source = user ? `user ${user.Username}` : requester.remoteKid !== undefined ? `kid ${requester.remoteKid.slice(0, 8)}…` : sourceKey(requester.remoteAddress);
+    this.decisionLog.info(source, `iam ${decision.effect}: ${user ? `user ${user.Username}` : 'unpaired client'} ${who}: ${decision.reason}`);
     return decision;
   }
 

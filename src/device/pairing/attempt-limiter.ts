@@ -25,7 +25,7 @@
  * it. In all, one password gets at most 20 guesses at once and 30 an hour, from any number of
  * sources.
  */
-import { parseIp } from '../../shared/net-address';
+import { sourceKey } from '../../shared/net-address';
 
 export interface BucketSpec {
   /** Tokens available at once. */
@@ -152,12 +152,5 @@ function waitFor(bucket: Bucket, spec: BucketSpec): number {
   return Math.max(1, Math.ceil(((1 - bucket.tokens) / spec.perHour) * 3600));
 }
 
-/** IPv4: the address. IPv6: its /64, since one host usually holds a whole /64. */
-export function sourceKey(address: string): string {
-  const bytes = parseIp(address);
-  if (!bytes) return address;
-  if (bytes.length === 4) return bytes.join('.');
-  const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (mapped) return Array.from(bytes.slice(12)).join('.');
-  return `${Buffer.from(bytes.slice(0, 8)).toString('hex')}::/64`;
-}
+// sourceKey lives in src/shared/net-address.ts (the channel's connection limits count sources the same way).
+export { sourceKey };

@@ -70,7 +70,7 @@ class RelayEndpoint implements SignalingEndpoint {
     const user = this.link.context.iam.userOf(this.requester);
     if (!user || !this.link.connection) return [];
     try {
-      return await this.link.connection.requestTurn(user.Username);
+      return await this.link.connection.requestTurn(user.Username, this.channel);
     } catch (err) {
       this.link.context.log.warn(`relay: no TURN credentials: ${(err as Error).message}`);
       return [];
@@ -86,8 +86,11 @@ class RelayEndpoint implements SignalingEndpoint {
   private async handle(token: SignedMessage): Promise<void> {
     if (this.closed) return;
     let message: SignalingMessage;
+    const first = this.signer.kid === undefined;
     try {
       message = await this.signer.verify(token);
+      // The relay learns that this channel carries a real client (it cannot check the JWT itself).
+      if (first) this.link.connection?.channelVerified(this.channel);
     } catch (err) {
       const code = err instanceof SignedSignalingError ? err.code : 'error';
       this.link.context.log.warn(`relay channel ${this.channel}: refused a message (${code}): ${(err as Error).message}; ending the channel`);

@@ -6,7 +6,7 @@
  */
 import wrtc from '@roamhq/wrtc';
 import { RouteError, type RpcRouter } from '../../net/rpc-router';
-import { WebrtcActions } from '../../shared/iam/actions';
+import { IamActions, WebrtcActions } from '../../shared/iam/actions';
 import { Status } from '../../shared/protocol/status';
 import {
   candidateAllowed,
@@ -21,8 +21,10 @@ import {
 } from '../../shared/protocol/webrtc-api';
 import { parseBody, type DeviceCore, type RequestContext } from '../request-context';
 import type { Requester } from '../iam/iam-service';
+import { SourceLog } from '../../net/log';
 import type { SharedCapture, SourceStatus } from './capture';
 import { startBitrateKbps, withStartBitrate } from '../../shared/video/sdp';
+import { RemoteCandidateFilter, turnAddresses, UnknownAddressBudget } from '../../shared/video/remote-candidates';
 
 export interface VideoOptions {
   /** ICE servers handed to both ends (none unless the owner configures some). */
@@ -31,6 +33,10 @@ export interface VideoOptions {
   iceAddresses: string[];
   /** Viewers at once, over all connections. */
   maxViewers: number;
+  /** Viewers one user (or one unpaired key) may hold at once, over all its connections and the relay. */
+  maxViewersPerUser?: number | undefined;
+  /** A session whose WebRTC connection is not up this long after SETUP_REQUEST is closed (ms). */
+  setupTimeoutMs?: number | undefined;
   /** The frame size the source delivers (for the encoder's start bitrate). */
   width: number;
   height: number;
@@ -51,6 +57,8 @@ interface DevicePeerConnection {
 }
 
 const DISCONNECTED_GRACE_MS = 4000;
+export const DEFAULT_MAX_VIEWERS_PER_USER = 4;
+export const DEFAULT_VIDEO_SETUP_TIMEOUT_MS = 20_000;
 
 /**
  * Where a viewer's signaling comes from and goes to: a LAN channel (many sessions, each with its
@@ -73,6 +81,11 @@ class ViewerSession {
   private makingOffer = false;
   private closed = false;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  /** Screens the viewer's ICE candidates (set once the session's ICE servers are known). */
+  candidates: RemoteCandidateFilter | undefined;
+  /** The WebRTC connection has been up at least once (the setup deadline no longer applies). */
+  connected = false;
+  readonly startedAt = performance.now();
 
   constructor(
     readonly endpoint: SignalingEndpoint,
@@ -82,6 +95,7 @@ class ViewerSession {
 
   async setup(): Promise<void> {
     const iceServers = [...this.service.options.iceServers, ...((await this.endpoint.extraIceServers?.()) ?? [])];
+    this.candidates = this.service.candidateFilter(this.endpoint.requester, iceServers);
     this.track = await this.service.capture.acquire();
     const pc = new wrtc.RTCPeerConnection({ iceServers }) as unknown as DevicePeerConnection;
     this.pc = pc;
@@ -159,7 +173,8 @@ class ViewerSession {
     else if (state === 'disconnected') {
       // A viewer that vanished: give ICE a moment to recover, then clean up.
       this.disconnectTimer ??= setTimeout(() => this.close('the viewer went away'), DISCONNECTED_GRACE_MS);
-    } else if (state === 'connected' && this.disconnectTimer) {
+    } else if (state === 'connected') this.connected = true;
+    if (state === 'connected' && this.disconnectTimer) {
       clearTimeout(this.disconnectTimer);
       this.disconnectTimer = undefined;
     }
@@ -175,12 +190,16 @@ export class VideoService {
   private readonly lanEndpoints = new WeakMap<RequestContext, SignalingEndpoint>();
   /** LAN connections with live video are not idle (see RpcPeer.hold). */
   private readonly holds = new Map<SignalingEndpoint, () => void>();
+  /** New unknown ICE addresses each user may make the camera check (per minute, over all sessions). */
+  private readonly candidateBudgets = new Map<string, UnknownAddressBudget>();
+  private readonly candidateLog: SourceLog;
 
   constructor(
     private readonly core: DeviceCore,
     readonly capture: SharedCapture,
     readonly options: VideoOptions,
   ) {
+    this.candidateLog = new SourceLog(core.log);
     capture.on('status', (status) => {
       if (status.state === 'failed') {
         // Viewers learn at once why there is no picture, instead of waiting for frames.
@@ -234,8 +253,9 @@ export class VideoService {
       this.require(ctx.requester, WebrtcActions.VideoStream);
       if (mine.has(sessionId)) throw new RouteError(Status.Conflict, 'session-exists', `video session "${sessionId}" exists already`);
       if (mine.size >= MAX_SESSIONS_PER_CONNECTION) throw new RouteError(Status.TooManyRequests, 'too-many-sessions', `at most ${MAX_SESSIONS_PER_CONNECTION} video sessions per connection`);
-      if (this.viewerCount >= this.options.maxViewers) throw new RouteError(Status.ServiceUnavailable, 'camera-busy', `the camera serves ${this.options.maxViewers} viewers already`);
+      this.admitViewer(endpoint.requester);
       const session = new ViewerSession(endpoint, sessionId, this);
+      this.armSetupDeadline(session);
       mine.set(sessionId, session);
       this.sessions.set(endpoint, mine);
       if (!this.holds.has(endpoint) && endpoint.hold) this.holds.set(endpoint, endpoint.hold());
@@ -250,7 +270,90 @@ export class VideoService {
     }
     const session = mine.get(sessionId);
     if (!session) throw new RouteError(Status.NotFound, 'no-session', `no video session "${sessionId}" here`);
-    await session.receive(message);
+    const screened = this.screenCandidates(session, message);
+    if (screened) await session.receive(screened);
+  }
+
+  /**
+   * Room for one more viewer, or a RouteError: a user beyond its own cap gets 429; a full camera
+   * gets 503, except for an administrator, for whom the newest session of a non-administrator is
+   * closed (an owner is never locked out of his own camera by guests).
+   */
+  private admitViewer(requester: Requester): void {
+    const perUser = this.options.maxViewersPerUser ?? DEFAULT_MAX_VIEWERS_PER_USER;
+    const who = this.viewerKey(requester);
+    const all = this.allSessions();
+    const own = all.filter((s) => this.viewerKey(s.endpoint.requester) === who).length;
+    if (own >= perUser) throw new RouteError(Status.TooManyRequests, 'too-many-viewers', `at most ${perUser} video sessions per user`);
+    if (all.length < this.options.maxViewers) return;
+    if (this.isAdministrator(requester)) {
+      const victim = all.filter((s) => !this.isAdministrator(s.endpoint.requester)).sort((a, b) => b.startedAt - a.startedAt)[0];
+      if (victim) {
+        victim.close('the camera is full and an administrator needs a viewer slot');
+        return;
+      }
+    }
+    throw new RouteError(Status.ServiceUnavailable, 'camera-busy', `the camera serves ${this.options.maxViewers} viewers already`);
+  }
+
+  /** Unanswered sessions hold a slot (and keep their connection out of the idle timeout): they expire. */
+  private armSetupDeadline(session: ViewerSession): void {
+    const ms = this.options.setupTimeoutMs ?? DEFAULT_VIDEO_SETUP_TIMEOUT_MS;
+    if (ms <= 0) return;
+    setTimeout(() => {
+      if (!session.connected) session.close(`no WebRTC connection within ${Math.round(ms / 1000)} s of the setup request`);
+    }, ms).unref();
+  }
+
+  /** Sessions are counted per IAM user; an unpaired key or unknown secret counts as itself. */
+  private viewerKey(requester: Requester): string {
+    const user = this.core.iam.userOf(requester);
+    if (user) return `user:${user.Username}`;
+    return requester.remoteKid !== undefined ? `kid:${requester.remoteKid}` : `key:${requester.fingerprint}`;
+  }
+
+  private isAdministrator(requester: Requester): boolean {
+    return this.core.iam.authorize(requester, IamActions.SetUserRole).effect === 'allow';
+  }
+
+  /** A gate for one session's remote candidates; the unknown-address budget is per user. */
+  candidateFilter(requester: Requester, iceServers: readonly IceServer[]): RemoteCandidateFilter {
+    const who = requester.remoteKid !== undefined ? `kid:${requester.remoteKid}` : `key:${requester.fingerprint}`;
+    let budget = this.candidateBudgets.get(who);
+    if (!budget) {
+      if (this.candidateBudgets.size > 4096) this.candidateBudgets.clear();
+      budget = new UnknownAddressBudget();
+      this.candidateBudgets.set(who, budget);
+    }
+    const urls = iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+    return new RemoteCandidateFilter({ viewerAddress: requester.remoteKid === undefined ? requester.remoteAddress : undefined, turnAddresses: turnAddresses(urls) }, budget);
+  }
+
+  /**
+   * Drops remote candidates the camera must not send to (see remote-candidates.ts) before they
+   * reach the WebRTC stack: a refused CANDIDATE is answered as accepted but never used, and refused
+   * `a=candidate` lines are cut from a description. Returns undefined when nothing is left to pass on.
+   */
+  private screenCandidates(session: ViewerSession, message: SignalingMessage): SignalingMessage | undefined {
+    const filter = session.candidates;
+    if (!filter) return message;
+    const refuse = (reasons: string[]) => {
+      const who = describe(this.core, session.endpoint.requester);
+      for (const reason of reasons) this.candidateLog.info(who, `video: session ${session.id} for ${who}: remote candidate refused: ${reason}`);
+    };
+    if (message.type === 'CANDIDATE') {
+      if (message.candidate.candidate.trim() === '') return message; // end of candidates
+      const verdict = filter.check(message.candidate.candidate);
+      if (verdict.ok) return message;
+      refuse([verdict.reason]);
+      return undefined;
+    }
+    if (message.type === 'DESCRIPTION' && message.description.sdp) {
+      const { sdp, refused } = filter.filterSdp(message.description.sdp);
+      refuse(refused);
+      return refused.length === 0 ? message : { ...message, description: { ...message.description, sdp } };
+    }
+    return message;
   }
 
   /** The viewer's channel closed: its sessions end. */

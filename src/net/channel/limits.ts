@@ -14,10 +14,27 @@ export interface ChannelLimits {
   requestBurst: number;
   /** Invalid frames tolerated on one connection before it is closed (1008). */
   maxProtocolErrors: number;
-  /** Open connections from one source address; more are closed before TLS. */
+  /**
+   * Connections still in the handshake plus unpaired channels from one source (an IPv4 address or
+   * an IPv6 /64); beyond it the oldest of them is cut. Paired channels from one source have the
+   * same cap of their own (a newcomer beyond it is refused with 1013).
+   */
   maxConnectionsPerAddress: number;
   /** Open connections in all. */
   maxConnections: number;
+  /**
+   * Established channels whose key the device does not know (unpaired), in all. Together with
+   * maxPendingHandshakes this stays below maxConnections, so the rest is reserved for paired keys:
+   * a flood of unknown clients cannot lock the owner out. When full, the oldest unpaired channel
+   * is evicted (newest wins), so a real newcomer can still pair.
+   */
+  maxUnpairedConnections: number;
+  /** TCP connections still in TLS or the upgrade, in all; beyond it the oldest is cut. */
+  maxPendingHandshakes: number;
+  /** New TCP connections per second from one source (token bucket, burst = 4x); more are refused at accept. */
+  newConnectionsPerSecondPerAddress: number;
+  /** An unpaired channel that sends no frame for this long is closed (1001); pings do not count. */
+  unpairedIdleTimeoutMs: number;
   /** From TCP accept to an established WebSocket (TLS + upgrade); slower clients are dropped. */
   handshakeTimeoutMs: number;
   /** A connection that sends no frame for this long is closed (1001); 0 = never. */
@@ -38,6 +55,10 @@ export const DEFAULT_LIMITS: ChannelLimits = {
   maxProtocolErrors: 20,
   maxConnectionsPerAddress: 16,
   maxConnections: 256,
+  maxUnpairedConnections: 128,
+  maxPendingHandshakes: 64,
+  newConnectionsPerSecondPerAddress: 10,
+  unpairedIdleTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
   heartbeatIntervalMs: 20_000,
@@ -46,7 +67,15 @@ export const DEFAULT_LIMITS: ChannelLimits = {
 };
 
 export function resolveLimits(partial?: Partial<ChannelLimits>): ChannelLimits {
-  return { ...DEFAULT_LIMITS, ...partial };
+  const limits = { ...DEFAULT_LIMITS, ...partial };
+  // Keep room for paired keys whatever the caller chose: unknown and half-open together get at
+  // most three quarters of the total.
+  const room = Math.max(1, Math.floor((limits.maxConnections * 3) / 4));
+  if (limits.maxUnpairedConnections + limits.maxPendingHandshakes > room) {
+    limits.maxPendingHandshakes = Math.max(1, Math.min(limits.maxPendingHandshakes, Math.floor(room / 4)));
+    limits.maxUnpairedConnections = Math.max(1, room - limits.maxPendingHandshakes);
+  }
+  return limits;
 }
 
 /** Close codes (WebSocket) used by the channel. */

@@ -63,6 +63,9 @@ export class RpcPeer extends EventEmitter<RpcPeerEvents> {
   private closed = false;
   /** While held (a live video session, say), a quiet connection is not idle. */
   private holds = 0;
+  private idleTimeoutMs: number;
+  /** Asked when the idle deadline passes; returning a new deadline keeps the channel (see setIdleTimeout). */
+  private onIdle: (() => number | undefined) | undefined;
   closeInfo: { code: number; reason: string } | undefined;
 
   constructor(
@@ -70,6 +73,7 @@ export class RpcPeer extends EventEmitter<RpcPeerEvents> {
     private readonly limits: ChannelLimits,
   ) {
     super();
+    this.idleTimeoutMs = limits.idleTimeoutMs;
     this.bucket = new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => {
@@ -102,6 +106,17 @@ export class RpcPeer extends EventEmitter<RpcPeerEvents> {
       this.holds--;
       this.resetIdle();
     };
+  }
+
+  /**
+   * Changes the idle deadline (0 = never), counted from the last frame received. `onIdle`, when
+   * given, is asked as the deadline passes: a number is a new deadline to apply instead of closing
+   * (the server uses it to give a channel whose key got paired meanwhile the normal deadline).
+   */
+  setIdleTimeout(ms: number, onIdle?: () => number | undefined): void {
+    this.idleTimeoutMs = ms;
+    this.onIdle = onIdle;
+    this.resetIdle();
   }
 
   /** Serve requests from the other end. */
@@ -204,11 +219,13 @@ export class RpcPeer extends EventEmitter<RpcPeerEvents> {
 
   private resetIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.closed || this.limits.idleTimeoutMs <= 0) return;
+    if (this.closed || this.idleTimeoutMs <= 0) return;
     this.idleTimer = setTimeout(() => {
-      if (this.holds > 0) this.resetIdle();
-      else this.close(CloseCode.GoingAway, 'idle timeout');
-    }, this.limits.idleTimeoutMs);
+      if (this.holds > 0) return this.resetIdle();
+      const next = this.onIdle?.();
+      if (next !== undefined && next !== this.idleTimeoutMs) return this.setIdleTimeout(next);
+      this.close(CloseCode.GoingAway, 'idle timeout');
+    }, this.idleTimeoutMs);
     this.idleTimer.unref();
   }
 

@@ -30,6 +30,9 @@ interface RunOptions {
   turnSecretFile?: string;
   turnTtl: string;
   maxChannelsPerDevice: string;
+  channelVerifyTimeout: string;
+  maxUnverifiedChannelsPerSource: string;
+  turnRequestsPerMinute: string;
   maxConnectionsPerAddress: string;
   messagesPerSecond: string;
   messageBurst: string;
@@ -59,6 +62,9 @@ export async function runRelayCli(argv: string[]): Promise<number> {
     .option('--turn-secret-file <file>', 'read the TURN secret from this file ("-" = standard input); or set $LANCAM_TURN_SECRET')
     .option('--turn-ttl <seconds>', 'lifetime of the TURN credentials handed out', String(DEFAULT_TURN_TTL_SECONDS))
     .option('--max-channels-per-device <n>', 'client channels open at once per camera', String(DEFAULT_RELAY_LIMITS.maxChannelsPerDevice))
+    .option('--channel-verify-timeout <seconds>', 'a client channel must carry a message the camera verified within this, or it is closed', String(DEFAULT_RELAY_LIMITS.channelVerifyTimeoutMs / 1000))
+    .option('--max-unverified-channels-per-source <n>', 'channels without a verified message from one source address (IPv6: /64)', String(DEFAULT_RELAY_LIMITS.maxUnverifiedChannelsPerSource))
+    .option('--turn-requests-per-minute <n>', 'TURN credential requests per camera key and per camera address', String(DEFAULT_RELAY_LIMITS.turnRequestsPerMinute))
     .option('--max-connections-per-address <n>', 'open connections from one source address', String(DEFAULT_RELAY_LIMITS.maxConnectionsPerAddress))
     .option('--messages-per-second <n>', 'sustained frames per second per connection', String(DEFAULT_RELAY_LIMITS.messagesPerSecond))
     .option('--message-burst <n>', 'frames one connection may send at once', String(DEFAULT_RELAY_LIMITS.messageBurst))
@@ -85,6 +91,9 @@ async function run(opts: RunOptions): Promise<void> {
   if (opts.insecurePlain && opts.cert) throw new Error('--insecure-plain and --cert exclude each other');
   const limits = {
     maxChannelsPerDevice: parseCount(opts.maxChannelsPerDevice, '--max-channels-per-device'),
+    channelVerifyTimeoutMs: parseSeconds(opts.channelVerifyTimeout, '--channel-verify-timeout') * 1000,
+    maxUnverifiedChannelsPerSource: parseCount(opts.maxUnverifiedChannelsPerSource, '--max-unverified-channels-per-source'),
+    turnRequestsPerMinute: parseCount(opts.turnRequestsPerMinute, '--turn-requests-per-minute'),
     maxConnectionsPerAddress: parseCount(opts.maxConnectionsPerAddress, '--max-connections-per-address'),
     messagesPerSecond: parseCount(opts.messagesPerSecond, '--messages-per-second'),
     messageBurst: parseCount(opts.messageBurst, '--message-burst'),

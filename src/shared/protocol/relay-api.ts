@@ -8,13 +8,17 @@
  *   relay  -> camera  {type:'challenge', nonce}
  *   camera -> relay   {type:'device-hello', token}     ES256 JWT by the camera's key; header.jwk = its
  *                                                      public key; payload {sub: deviceId, fp, aud:
- *                                                      'lancam-relay', nonce (the challenge), iat, exp <= 120 s}
+ *                                                      'lancam-relay:<relay key fingerprint>', nonce (the
+ *                                                      challenge), iat, exp <= 120 s}
  *   relay  -> camera  {type:'device-ready'}
  *   relay  -> camera  {type:'channel-open', channel}  a client asked for this camera
  *   relay  -> camera  {type:'message', channel, data} / {type:'channel-closed', channel}
  *                     data: Nabto WebRTC's signed message {type:'JWT', jwt} (webrtc-api.ts)
  *   camera -> relay   {type:'message', channel, data} / {type:'channel-close', channel}
- *   camera -> relay   {type:'turn-request', requestId, user}  -> relay {type:'turn-credentials', requestId, iceServers}
+ *   camera -> relay   {type:'channel-verified', channel}  the camera verified a signed client message on it
+ *                                                      (before that, a channel has a deadline and is the first evicted)
+ *   camera -> relay   {type:'turn-request', requestId, user, channel}  -> relay {type:'turn-credentials', requestId, iceServers}
+ *                                                      (only for a verified channel of this camera; rate-limited per camera key)
  * Client:
  *   client -> relay   {type:'connect', deviceId, fingerprint}   routed only to a camera that proved that key
  *   relay  -> client  {type:'connected', channel} | {type:'error', code, message}
@@ -47,7 +51,8 @@ export const deviceToRelay = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('device-hello'), token: jwt }),
   z.strictObject({ type: z.literal('message'), channel, data: signedMessageSchema }),
   z.strictObject({ type: z.literal('channel-close'), channel }),
-  z.strictObject({ type: z.literal('turn-request'), requestId: z.string().max(64), user: z.string().regex(/^[a-z0-9_.-]{1,64}$/) }),
+  z.strictObject({ type: z.literal('channel-verified'), channel }),
+  z.strictObject({ type: z.literal('turn-request'), requestId: z.string().max(64), user: z.string().regex(/^[a-z0-9_.-]{1,64}$/), channel }),
 ]);
 export const clientToRelay = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('connect'), deviceId, fingerprint: z.string().regex(FINGERPRINT_RE) }),
