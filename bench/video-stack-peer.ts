@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { AccessUnitSplitter } from '../src/device/video/h264/annexb';
 
 type Msg = Record<string, unknown> & { type: string };
 
@@ -33,40 +34,6 @@ function lines(onMessage: (m: Msg) => void): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Access units from an Annex B byte stream (x264 writes an AUD, NAL type 9, before each one).
-
-export function accessUnitSplitter(onUnit: (unit: Buffer, keyframe: boolean) => void): (chunk: Buffer) => void {
-  let pending = Buffer.alloc(0);
-  return (chunk) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    let start = -1;
-    let i = 0;
-    let last = 0;
-    for (;;) {
-      i = pending.indexOf(AUD, i);
-      if (i < 0) break;
-      const at = i > 0 && pending[i - 1] === 0 ? i - 1 : i;
-      if (start >= 0) {
-        const unit = pending.subarray(start, at);
-        onUnit(unit, hasIdr(unit));
-      }
-      start = at;
-      last = at;
-      i += AUD.length;
-    }
-    pending = start >= 0 ? Buffer.from(pending.subarray(last)) : pending;
-  };
-}
-
-const AUD = Buffer.from([0, 0, 1, 9]);
-
-function hasIdr(unit: Buffer): boolean {
-  for (let i = 0; i + 3 < unit.length; i++) {
-    if (unit[i] === 0 && unit[i + 1] === 0 && unit[i + 2] === 1 && (unit[i + 3]! & 0x1f) === 5) return true;
-  }
-  return false;
-}
-
 /** Is this RTCP compound packet (or any part of it) a PLI (PT 206, FMT 1) or a NACK (PT 205, FMT 1)? */
 function rtcpKinds(buf: Buffer): { pli: number; nack: number } {
   let pli = 0;
@@ -209,17 +176,15 @@ async function sender(stack: string, file: string): Promise<void> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   out({ type: 'ffmpeg', pid: ffmpeg.pid });
-  ffmpeg.stdout.on(
-    'data',
-    accessUnitSplitter((unit, keyframe) => {
-      const ts = (frames++ * 3000) >>> 0;
-      for (const v of viewers.values()) {
-        if (v.waitingForKeyframe && !keyframe) continue;
-        v.waitingForKeyframe = false;
-        v.send(unit, ts);
-      }
-    }),
-  );
+  const splitter = new AccessUnitSplitter(({ data, keyframe }) => {
+    const ts = (frames++ * 3000) >>> 0;
+    for (const v of viewers.values()) {
+      if (v.waitingForKeyframe && !keyframe) continue;
+      v.waitingForKeyframe = false;
+      v.send(data, ts);
+    }
+  });
+  ffmpeg.stdout.on('data', (chunk: Buffer) => splitter.push(chunk));
   setInterval(() => out({ type: 'counters', frames, ...impl.counters }), 1000).unref();
   process.on('exit', () => ffmpeg.kill('SIGKILL'));
   lines(async (m) => {

@@ -205,17 +205,17 @@ async function chromiumRun(netns: Netns, context: BrowserContext, stack: string)
   await sleep(500);
   sender.send({ type: 'add', id: 'chromium' });
   const offer = await sender.next('offer', 'chromium');
-  const answer = await page.evaluate(async (sdp) => (window as unknown as { watch(s: string): Promise<string> }).watch(sdp), String(offer.sdp));
+  const answer = await page.evaluate(async (sdp) => (globalThis as unknown as { watch(s: string): Promise<string> }).watch(sdp), String(offer.sdp));
   sender.send({ type: 'answer', id: 'chromium', sdp: answer });
   const deadline = Date.now() + 8000;
   let first: { connectedMs: number | null; firstFrameMs: number | null } = { connectedMs: null, firstFrameMs: null };
   while (Date.now() < deadline) {
-    first = await page.evaluate(() => ({ connectedMs: (window as unknown as { connectedMs: number | null }).connectedMs, firstFrameMs: (window as unknown as { firstFrameMs: number | null }).firstFrameMs }));
+    first = await page.evaluate(() => ({ connectedMs: (globalThis as unknown as { connectedMs: number | null }).connectedMs, firstFrameMs: (globalThis as unknown as { firstFrameMs: number | null }).firstFrameMs }));
     if (first.firstFrameMs !== null) break;
     await sleep(50);
   }
   await sleep(3000);
-  const stat = (): Promise<Record<string, number | string> | null> => page.evaluate(async () => (window as unknown as { videoStats(): Promise<Record<string, number | string> | null> }).videoStats());
+  const stat = (): Promise<Record<string, number | string> | null> => page.evaluate(async () => (globalThis as unknown as { videoStats(): Promise<Record<string, number | string> | null> }).videoStats());
   const clean = await stat();
   let lossy: ChromiumRun['lossy'] = null;
   if (clean) {

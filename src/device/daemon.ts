@@ -28,6 +28,10 @@ import { SharedCapture, type FrameSource } from './video/capture';
 import { PatternSource } from './video/pattern-source';
 import { createFfmpegSource } from './video/ffmpeg-source';
 import { VideoService, type VideoOptions } from './video/video-service';
+import { WrtcMedia } from './video/wrtc-media';
+import type { VideoMedia } from './video/video-peer';
+import { NdcMedia } from './video/h264/ndc-media';
+import { SharedEncodedStream, createEncodedSource } from './video/h264/encoded-stream';
 import { RelayLink, type RelayLinkOptions } from './relay/relay-link';
 
 export const APP_NAME = 'lancam-device';
@@ -59,7 +63,15 @@ export interface DeviceVideoOptions extends VideoOptions {
   height: number;
   fps: number;
   ffmpegPath?: string | undefined;
+  /**
+   * 'vp8' (default): raw frames, one @roamhq/wrtc VP8 encoder per viewer. 'h264': one H.264
+   * stream for every viewer over node-datachannel (the pattern encoded once, H.264 cameras
+   * passed through); see docs/video.md.
+   */
+  stack?: VideoStack | undefined;
 }
+
+export type VideoStack = 'vp8' | 'h264';
 
 export const DEFAULT_VIDEO: DeviceVideoOptions = {
   source: 'pattern',
@@ -97,7 +109,7 @@ export class DeviceDaemon implements DeviceCore {
     this.log = options.log;
     this.attempts = new AttemptLimiter(options.attemptLimits ?? DEFAULT_ATTEMPT_LIMITS);
     const video = { ...DEFAULT_VIDEO, ...options.video };
-    this.video = new VideoService(this, new SharedCapture(createSource(video, this.log), this.log), video);
+    this.video = new VideoService(this, createMedia(video, this.log), video);
     this.pairingWindow.on('change', ({ open, seconds, reason }) => {
       this.log.info(open ? `pairing window OPEN for ${seconds} s (${reason}): local open pairing is possible` : `pairing window closed (${reason})`);
       this.broadcast(EVENTS.pairingWindow, { open, seconds });
@@ -273,6 +285,11 @@ export class DeviceDaemon implements DeviceCore {
 
 export function forbidden(action: string): RpcResponse {
   return errorResponse(Status.Forbidden, 'forbidden', `not allowed: ${action}`);
+}
+
+function createMedia(video: DeviceVideoOptions, log: Logger): VideoMedia {
+  if (video.stack === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log);
+  return new WrtcMedia(new SharedCapture(createSource(video, log), log), { width: video.width, height: video.height });
 }
 
 function createSource(video: DeviceVideoOptions, log: Logger): FrameSource {

@@ -30,6 +30,37 @@ export interface FfmpegArgsOptions {
 export const NETWORK_TIMEOUT_US = 10_000_000;
 
 export function buildFfmpegArgs(o: FfmpegArgsOptions): string[] {
+  return [
+    ...inputArgs(o),
+    '-map', '0:v:0',
+    '-an', '-sn', '-dn',
+    '-vf', videoFilter(o.width, o.height, o.fps),
+    '-pix_fmt', 'yuv420p',
+    '-r', String(o.fps),
+    '-f', 'rawvideo',
+    'pipe:1',
+  ];
+}
+
+/**
+ * The camera's own H.264, not decoded: copied out as an Annex B byte stream with an access unit
+ * delimiter before every picture (so the device can cut it into pictures without parsing
+ * slices). Size and rate are the camera's; `width`/`height`/`fps` only shape how a V4L2 camera is
+ * asked.
+ */
+export function buildPassthroughArgs(o: FfmpegArgsOptions): string[] {
+  return [
+    ...inputArgs(o),
+    '-map', '0:v:0',
+    '-an', '-sn', '-dn',
+    '-c:v', 'copy',
+    '-bsf:v', 'h264_metadata=aud=insert',
+    '-f', 'h264',
+    'pipe:1',
+  ];
+}
+
+function inputArgs(o: FfmpegArgsOptions): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
   switch (o.kind) {
     case 'file':
@@ -62,15 +93,6 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): string[] {
       args.push('-rw_timeout', String(NETWORK_TIMEOUT_US), '-fflags', 'nobuffer', '-i', o.input);
       break;
   }
-  args.push(
-    '-map', '0:v:0',
-    '-an', '-sn', '-dn',
-    '-vf', videoFilter(o.width, o.height, o.fps),
-    '-pix_fmt', 'yuv420p',
-    '-r', String(o.fps),
-    '-f', 'rawvideo',
-    'pipe:1',
-  );
   return args;
 }
 
