@@ -11,13 +11,14 @@
  * delivering (the peer object below holds them).
  */
 import { EventEmitter } from 'node:events';
+import type * as NdcModule from 'node-datachannel';
 import type { Logger } from '../../../net/log';
 import type { IceServer } from '../../../shared/protocol/webrtc-api';
 import type { SourceStatus } from '../capture';
 import type { PeerCallbacks, PeerState, VideoMedia, VideoMediaEvents, VideoPeer } from '../video-peer';
 import type { EncodedUnit, SharedEncodedStream, StreamViewer } from './encoded-stream';
 
-type Ndc = typeof import('node-datachannel');
+type Ndc = typeof NdcModule;
 type NdcIceServer = Exclude<ConstructorParameters<Ndc['PeerConnection']>[1]['iceServers'][number], string>;
 
 export const H264_PAYLOAD_TYPE = 96;
