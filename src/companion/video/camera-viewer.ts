@@ -61,11 +61,19 @@ class OfferDrivenPeerConnection implements PeerConnectionLike {
   onconnectionstatechange: (() => void) | null = null;
   private inner: PeerConnectionLike | undefined;
   private closed = false;
+  /** Settles once the first remote description is applied: candidates that come sooner wait for it. */
+  private readonly ready: Promise<void>;
+  private settleReady!: (error?: Error) => void;
 
   constructor(
     private readonly iceServers: IceServer[],
     private readonly iceAddresses: readonly string[],
-  ) {}
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.settleReady = (error) => (error ? reject(error) : resolve());
+    });
+    this.ready.catch(() => undefined);
+  }
 
   get signalingState(): string {
     return this.inner?.signalingState ?? 'stable';
@@ -88,6 +96,14 @@ class OfferDrivenPeerConnection implements PeerConnectionLike {
       inner.ontrack = (e) => this.ontrack?.(e);
       inner.onconnectionstatechange = () => this.onconnectionstatechange?.();
       this.inner = inner;
+      try {
+        await inner.setRemoteDescription(description);
+      } catch (err) {
+        this.settleReady(err as Error);
+        throw err;
+      }
+      this.settleReady();
+      return;
     }
     await this.inner.setRemoteDescription(description);
   }
@@ -100,8 +116,9 @@ class OfferDrivenPeerConnection implements PeerConnectionLike {
     return this.need().createAnswer();
   }
 
-  addIceCandidate(candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }): Promise<void> {
-    return this.need().addIceCandidate(candidate);
+  async addIceCandidate(candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }): Promise<void> {
+    await this.ready;
+    await this.need().addIceCandidate(candidate);
   }
 
   async getStats(): Promise<unknown> {
@@ -110,6 +127,7 @@ class OfferDrivenPeerConnection implements PeerConnectionLike {
 
   close(): void {
     this.closed = true;
+    this.settleReady(new Error('the viewer closed'));
     this.inner?.close();
   }
 

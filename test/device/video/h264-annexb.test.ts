@@ -26,21 +26,38 @@ describe('AccessUnitSplitter', () => {
     expect(bytewise.map((u) => [...u.data])).toEqual(whole.map((u) => [...u.data]));
   });
 
-  it('drops bytes before the first delimiter and caps an endless unit', () => {
-    const units = split([Uint8Array.from([...nal(1, 10), ...aud, ...nal(5, 4), ...aud])]);
-    expect(units).toHaveLength(1);
-    expect(units[0]!.keyframe).toBe(true);
+  it('drops bytes before the first start code and caps an endless unit', () => {
+    const units = split([Uint8Array.from([7, 7, 7, ...nal(1, 10), ...aud, ...nal(5, 4), ...aud])]);
+    expect(units.map((u) => [u.keyframe, nalTypes(u.data)])).toEqual([
+      [false, [1]],
+      [true, [9, 5]],
+    ]);
     const s = new AccessUnitSplitter(() => undefined);
     s.push(Uint8Array.from(aud));
     s.push(new Uint8Array(MAX_ACCESS_UNIT_BYTES + 10));
     expect(s.droppedBytes).toBeGreaterThan(MAX_ACCESS_UNIT_BYTES);
   });
 
-  it('splits a real x264 stream into one unit per picture with IDRs where the GOP says', () => {
-    const h264 = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-frames:v', '45', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-bf', '0', '-x264-params', 'aud=1', '-f', 'h264', 'pipe:1'], { maxBuffer: 64 << 20 });
+  it('starts a unit at a slice with first_mb_in_slice = 0 when there is no delimiter', () => {
+    // Two pictures of two slices each: the second slice of a picture (first_mb > 0: first bit 0) continues it.
+    const slice = (type: number, first: boolean): number[] => [0, 0, 0, 1, type | 0x60, first ? 0x88 : 0x08, 1, 2, 3];
+    const units = split([Uint8Array.from([...slice(5, true), ...slice(5, false), ...slice(1, true), ...slice(1, false), ...slice(1, true)])]);
+    expect(units.map((u) => [u.keyframe, nalTypes(u.data)])).toEqual([
+      [true, [5, 5]],
+      [false, [1, 1]],
+    ]);
+  });
+
+  it.each([
+    ['with', ['-x264-params', 'aud=1']],
+    ['without', []],
+  ])('splits a real x264 stream %s delimiters into one unit per picture, IDRs where the GOP says', (_, extra) => {
+    const h264 = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-frames:v', '45', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-bf', '0', '-slices', '2', ...extra, '-f', 'h264', 'pipe:1'], { maxBuffer: 64 << 20 });
     const units = split([h264.subarray(0, 1000), h264.subarray(1000)]);
-    // The last unit has no delimiter after it yet: 44 of 45 pictures come out.
+    // The last unit is complete only when a next one begins: 44 of 45 pictures come out.
     expect(units).toHaveLength(44);
     expect(units.flatMap((u, i) => (u.keyframe ? [i] : []))).toEqual([0, 15, 30]);
+    // Two slices in every picture.
+    for (const u of units) expect(nalTypes(u.data).filter((t) => t === 1 || t === 5)).toHaveLength(2);
   });
 });

@@ -43,9 +43,8 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): string[] {
 }
 
 /**
- * The camera's own H.264, not decoded: copied out as an Annex B byte stream with an access unit
- * delimiter before every picture (so the device can cut it into pictures without parsing
- * slices). Size and rate are the camera's; `width`/`height`/`fps` only shape how a V4L2 camera is
+ * The camera's own H.264, not decoded: copied out as an Annex B byte stream (cut into pictures
+ * by h264/annexb.ts). Size and rate are the camera's; `width`/`height`/`fps` only shape how a V4L2 camera is
  * asked.
  */
 export function buildPassthroughArgs(o: FfmpegArgsOptions): string[] {
@@ -54,7 +53,9 @@ export function buildPassthroughArgs(o: FfmpegArgsOptions): string[] {
     '-map', '0:v:0',
     '-an', '-sn', '-dn',
     '-c:v', 'copy',
-    '-bsf:v', 'h264_metadata=aud=insert',
+    // No explicit -bsf: with -stream_loop, ffmpeg 5.1 breaks on any bitstream filter after the
+    // first loop ("A non-NULL packet sent after an EOF"); the h264 muxer's own mp4toannexb works.
+    '-flush_packets', '1',
     '-f', 'h264',
     'pipe:1',
   ];

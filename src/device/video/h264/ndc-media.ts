@@ -156,6 +156,14 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
     await stream.acquire(viewer);
     // The peer object keeps pc, track and the handler chain referenced for as long as it lives.
     const held = { pc, track, packetizer, config };
+    // A viewer's candidates can overtake its answer (it sends them as they are gathered);
+    // libdatachannel refuses a candidate before the remote description, so they wait here.
+    let remoteSet = false;
+    const early: { candidate: string; mid: string }[] = [];
+    const remoteApplied = (): void => {
+      remoteSet = true;
+      for (const c of early.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
+    };
     return {
       get signalingState() {
         return closed ? 'closed' : pc.signalingState();
@@ -168,14 +176,21 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
       async acceptDescription(description) {
         if (description.type === 'answer') {
           pc.setRemoteDescription(description.sdp, 'answer');
+          remoteApplied();
           return undefined;
         }
         const answer = nextLocal('answer');
         pc.setRemoteDescription(description.sdp, 'offer');
+        remoteApplied();
         return answer;
       },
       async addRemoteCandidate(candidate) {
-        held.pc.addRemoteCandidate(candidate.candidate, candidate.sdpMid ?? MID);
+        const mid = candidate.sdpMid ?? MID;
+        if (!remoteSet) {
+          if (early.length < 64) early.push({ candidate: candidate.candidate, mid });
+          return;
+        }
+        held.pc.addRemoteCandidate(candidate.candidate, mid);
       },
       close() {
         if (closed) return;
