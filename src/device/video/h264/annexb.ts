@@ -37,7 +37,7 @@ export class AccessUnitSplitter {
 
   push(chunk: Uint8Array): void {
     this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk);
-    let first = findStartCode(this.pending, 0);
+    const first = findStartCode(this.pending, 0);
     if (first < 0) {
       // No start code yet: keep only what could be the beginning of one.
       if (this.pending.length > 3) {
@@ -49,7 +49,6 @@ export class AccessUnitSplitter {
     if (first > 0) {
       this.dropped += first;
       this.pending = this.pending.subarray(first);
-      first = 0;
     }
     // Every NAL unit followed by another start code is complete.
     let at = 0;
