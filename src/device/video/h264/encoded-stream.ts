@@ -15,7 +15,7 @@ import type { Logger } from '../../../net/log';
 import type { SourceStatus } from '../capture';
 import { createFfmpegSource } from '../ffmpeg-source';
 import { PatternSource } from '../pattern-source';
-import { AccessUnitSplitter, type AccessUnit } from './annexb';
+import { MAX_ACCESS_UNIT_BYTES, nalTypes, type AccessUnit } from './annexb';
 
 export interface EncodedUnit extends AccessUnit {
   /** RTP timestamp (90 kHz) of the picture. */
@@ -52,7 +52,7 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
   readonly description: string;
   readonly keyframesOnRequest = true;
   private readonly pattern: PatternSource;
-  private readonly splitter = new AccessUnitSplitter((unit) => this.onUnit(unit));
+  private readonly reader = new LengthPrefixedReader((data) => this.onUnit({ data, keyframe: nalTypes(data).includes(5) }));
   private encoder: ChildProcess | undefined;
   private stderrTail = '';
   private running = false;
@@ -90,7 +90,7 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
   start(): void {
     if (this.encoder) return;
     this.running = false;
-    this.splitter.reset();
+    this.reader.reset();
     this.stderrTail = '';
     this.emit('status', { state: 'starting', message: `starting ${this.description}` });
     const kbps = patternBitrateKbps(this.width, this.height, this.fps);
@@ -99,7 +99,13 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
     this.lastKeyframeAt = performance.now();
     child.stdin.on('error', () => undefined);
     child.stdout.on('data', (chunk: Buffer) => {
-      if (this.encoder === child) this.splitter.push(chunk);
+      if (this.encoder !== child) return;
+      try {
+        this.reader.push(chunk);
+      } catch (err) {
+        this.emit('status', { state: 'failed', message: `the H.264 encoder's output is broken: ${(err as Error).message}` });
+        void this.stop();
+      }
     });
     child.stderr.setEncoding('utf8').on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-600);
@@ -145,7 +151,9 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
   /** Asks the encoder for an IDR now, or as soon as the rate limit allows (requests in between merge). */
   requestKeyframe(): void {
     const child = this.encoder;
-    if (!child || this.keyframeTimer) return;
+    // Before its first picture the encoder may not have its SIGUSR1 handler yet (the signal would
+    // kill it), and that first picture is an IDR anyway.
+    if (!child || !this.running || this.keyframeTimer) return;
     const wait = this.lastKeyframeAt + KEYFRAME_MIN_INTERVAL_MS - performance.now();
     const force = (): void => {
       this.keyframeTimer = undefined;
@@ -164,6 +172,28 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
     }
     if (unit.keyframe) this.lastKeyframeAt = performance.now();
     this.emit('unit', { ...unit, timestamp: rtpNow() });
+  }
+}
+
+/** Records of a 4-byte big-endian length and that many bytes (x264-encoder.py's output). */
+export class LengthPrefixedReader {
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly onRecord: (record: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.buf.length >= 4) {
+      const size = this.buf.readUInt32BE(0);
+      if (size > MAX_ACCESS_UNIT_BYTES) throw new Error(`a record of ${size} bytes (at most ${MAX_ACCESS_UNIT_BYTES})`);
+      if (this.buf.length < 4 + size) return;
+      this.onRecord(Buffer.from(this.buf.subarray(4, 4 + size)));
+      this.buf = this.buf.subarray(4 + size);
+    }
+  }
+
+  reset(): void {
+    this.buf = Buffer.alloc(0);
   }
 }
 

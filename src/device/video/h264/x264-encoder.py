@@ -1,16 +1,21 @@
 #!/usr/bin/python3
 """The device's one H.264 encoder for raw sources (the test pattern): raw I420 frames on stdin,
-an Annex B byte stream (an access unit delimiter before every picture, SPS/PPS before every IDR)
-on stdout. libx264 through GStreamer's x264enc, because a running x264enc takes a keyframe
+one record per encoded picture on stdout: a 4-byte big-endian length, then the picture as Annex B
+(an access unit delimiter first, SPS/PPS before every IDR). Framed, so the device hands a picture
+on the moment it is encoded instead of when the next one begins. libx264 through GStreamer's x264enc, because a running x264enc takes a keyframe
 request (GStreamer's force-key-unit event): SIGUSR1 asks for one. ffmpeg's CLI cannot be asked
 for a keyframe while it runs.
 
 usage: x264-encoder.py WIDTH HEIGHT FPS KBPS
 """
 import signal
+import struct
 import sys
 
-import gi
+# Until GLib's handler is installed below, a keyframe request must not kill the encoder.
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+
+import gi  # noqa: E402
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstVideo", "1.0")
@@ -26,8 +31,26 @@ def main() -> int:
         f"! x264enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={kbps} "
         f"key-int-max={fps * 2} aud=true byte-stream=true "
         "! video/x-h264,profile=constrained-baseline,stream-format=byte-stream "
-        "! h264parse config-interval=-1 ! fdsink fd=1 sync=false"
+        "! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au "
+        "! appsink name=sink emit-signals=true sync=false max-buffers=30"
     )
+    out = sys.stdout.buffer
+
+    def on_sample(sink) -> Gst.FlowReturn:
+        buffer = sink.emit("pull-sample").get_buffer()
+        ok, info = buffer.map(Gst.MapFlags.READ)
+        if not ok:
+            return Gst.FlowReturn.ERROR
+        try:
+            out.write(struct.pack(">I", info.size) + bytes(info.data))
+            out.flush()
+        except BrokenPipeError:
+            return Gst.FlowReturn.EOS
+        finally:
+            buffer.unmap(info)
+        return Gst.FlowReturn.OK
+
+    pipeline.get_by_name("sink").connect("new-sample", on_sample)
     encoder_src = pipeline.get_by_name("enc").get_static_pad("src")
     loop = GLib.MainLoop()
 
