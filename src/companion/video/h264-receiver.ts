@@ -218,7 +218,12 @@ let loaded: Promise<Ndc> | undefined;
 
 /** node-datachannel is loaded on first use: VP8 cameras never need its native module. */
 export function loadNdc(): Promise<Ndc> {
-  loaded ??= import('node-datachannel');
+  loaded ??= import('node-datachannel').then((ndc) => {
+    // LANCAM_NDC_LOG=Debug|Info|Warning: libdatachannel's own log on stderr, for diagnosing ICE/DTLS.
+    const level = process.env.LANCAM_NDC_LOG;
+    if (level === 'Debug' || level === 'Info' || level === 'Warning' || level === 'Verbose') ndc.initLogger(level, (l, m) => process.stderr.write(`libdatachannel ${l}: ${m}\n`));
+    return ndc;
+  });
   return loaded;
 }
 

@@ -138,8 +138,19 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
 
     let localDescription: ((sdp: string, type: string) => void) | undefined;
     pc.onLocalDescription((sdp, type) => localDescription?.(sdp, String(type).toLowerCase()));
+    // The camera's candidates are held back until the viewer's answer is applied: with them the
+    // viewer's ICE can connect (the camera answers checks with its own credentials) and its DTLS
+    // ClientHello arrive before the camera knows the viewer's certificate fingerprint, which
+    // libdatachannel then rejects ("unknown CA"; seen in about one run in three). Costs one
+    // signaling round trip.
+    let remoteSet = false;
+    const heldBack: { candidate: string; mid: string }[] = [];
+    const signalCandidate = (c: { candidate: string; mid: string }): void => {
+      if (!closed) callbacks.onCandidate({ candidate: c.candidate.replace(/^a=/, ''), sdpMid: c.mid || MID, sdpMLineIndex: 0 });
+    };
     pc.onLocalCandidate((candidate, mid) => {
-      if (!closed) callbacks.onCandidate({ candidate: candidate.replace(/^a=/, ''), sdpMid: mid || MID, sdpMLineIndex: 0 });
+      if (remoteSet) signalCandidate({ candidate, mid });
+      else heldBack.push({ candidate, mid });
     });
     pc.onStateChange((state) => {
       if (!closed) callbacks.onState(state as PeerState);
@@ -158,11 +169,12 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
     const held = { pc, track, packetizer, config };
     // A viewer's candidates can overtake its answer (it sends them as they are gathered);
     // libdatachannel refuses a candidate before the remote description, so they wait here.
-    let remoteSet = false;
     const early: { candidate: string; mid: string }[] = [];
     const remoteApplied = (): void => {
+      if (remoteSet) return;
       remoteSet = true;
       for (const c of early.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
+      for (const c of heldBack.splice(0)) signalCandidate(c);
     };
     return {
       get signalingState() {
