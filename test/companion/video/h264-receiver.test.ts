@@ -59,7 +59,7 @@ describe('H264Depacketizer (RFC 6184)', () => {
     for (let n = 0; n * big.length < MAX_UNIT_BYTES + big.length; n++) c.d.push(rtp(seq++, Buffer.concat([Buffer.from([0x7c, 0x05]), big])));
     c.d.push(rtp(seq++, [0x7c, 0x45, 1], true));
     expect(c.units).toEqual([]);
-    c.d.push(rtp(seq++, [0x41, 5], true));
+    c.d.push(rtp(seq, [0x41, 5], true));
     expect(c.units).toHaveLength(1);
   });
 });
