@@ -34,6 +34,10 @@ import { SharedCapture, type FrameSource } from './video/capture';
 import { PatternSource } from './video/pattern-source';
 import { createFfmpegSource } from './video/ffmpeg-source';
 import { VideoService, type VideoOptions } from './video/video-service';
+import { WrtcMedia } from './video/wrtc-media';
+import type { VideoMedia } from './video/video-peer';
+import { NdcMedia } from './video/h264/ndc-media';
+import { SharedEncodedStream, createEncodedSource } from './video/h264/encoded-stream';
 import { RelayLink, type RelayLinkOptions } from './relay/relay-link';
 
 export const APP_NAME = 'lancam-device';
@@ -77,7 +81,15 @@ export interface DeviceVideoOptions extends VideoOptions {
   height: number;
   fps: number;
   ffmpegPath?: string | undefined;
+  /**
+   * 'vp8' (default): raw frames, one @roamhq/wrtc VP8 encoder per viewer. 'h264': one H.264
+   * stream for every viewer over node-datachannel (the pattern encoded once, H.264 cameras
+   * passed through); see docs/video.md.
+   */
+  stack?: VideoStack | undefined;
 }
+
+export type VideoStack = 'vp8' | 'h264';
 
 export const DEFAULT_VIDEO: DeviceVideoOptions = {
   source: 'pattern',
@@ -131,7 +143,7 @@ export class DeviceDaemon implements DeviceCore {
     this.proofs = new PasswordProofs(options.passwordProofMs ?? DEFAULT_PROOF_LIFETIME_MS);
     iam.onChange((state) => this.proofs.stateChanged(state));
     const video = { ...DEFAULT_VIDEO, ...options.video };
-    this.video = new VideoService(this, new SharedCapture(createSource(video, this.log), this.log), video);
+    this.video = new VideoService(this, createMedia(video, this.log), video);
     this.localOpen = new LocalOpenGuard(
       this.pairingWindow,
       {
@@ -435,6 +447,11 @@ function withPresence(request: RpcRequest, response: RpcResponse, presence: User
 
 export function forbidden(action: string): RpcResponse {
   return errorResponse(Status.Forbidden, 'forbidden', `not allowed: ${action}`);
+}
+
+function createMedia(video: DeviceVideoOptions, log: Logger): VideoMedia {
+  if (video.stack === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log);
+  return new WrtcMedia(new SharedCapture(createSource(video, log), log), { width: video.width, height: video.height });
 }
 
 function createSource(video: DeviceVideoOptions, log: Logger): FrameSource {

@@ -1,6 +1,8 @@
 /**
- * Watching a camera from Node (the CLI, tests, benchmarks): WebRTC with @roamhq/wrtc, signaled
- * over the device session, frames delivered as I420 with the time they arrived. Measures what
+ * Watching a camera from Node (the CLI, tests, benchmarks): WebRTC signaled over the device
+ * session, frames delivered as I420 with the time they arrived. The camera's offer decides the
+ * receiver: VP8 (the device's default stack) is received and decoded by @roamhq/wrtc; H.264 only
+ * (`--video-stack h264`) by node-datachannel and one ffmpeg decoder (h264-receiver.ts). Measures what
  * `lancam watch` reports: time to first frame, frame rate, bitrate, dropped frames, round-trip
  * time, and glass-to-glass latency read from the test pattern's pixels.
  */
@@ -8,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import wrtc from '@roamhq/wrtc';
 import { lanTransport, type SignalingTransport } from './signaling-transport';
 import { ViewerPeer, type PeerConnectionLike } from '../../shared/video/viewer-peer';
+import type { IceServer } from '../../shared/protocol/webrtc-api';
+import { H264Track, NdcPeerConnection, loadNdc, offersH264Only } from './h264-receiver';
 import { decodeI420 } from '../../shared/video/test-pattern';
 import { CompanionError } from '../errors';
 import type { DeviceSession } from '../device-session';
@@ -40,8 +44,97 @@ export interface WatchStats {
 }
 
 interface Sink {
-  onframe: ((event: { frame: I420Frame }) => void) | null;
   stop(): void;
+}
+
+interface WrtcSink extends Sink {
+  onframe: ((event: { frame: I420Frame }) => void) | null;
+}
+
+/**
+ * The peer connection ViewerPeer talks to, made when the camera's offer arrives: node-datachannel
+ * for an H.264-only offer, @roamhq/wrtc otherwise. Handlers set before then are forwarded.
+ */
+class OfferDrivenPeerConnection implements PeerConnectionLike {
+  onicecandidate: PeerConnectionLike['onicecandidate'] = null;
+  ontrack: PeerConnectionLike['ontrack'] = null;
+  onconnectionstatechange: (() => void) | null = null;
+  private inner: PeerConnectionLike | undefined;
+  private closed = false;
+  /** Settles once the first remote description is applied: candidates that come sooner wait for it. */
+  private readonly ready: Promise<void>;
+  private settleReady!: (error?: Error) => void;
+
+  constructor(
+    private readonly iceServers: IceServer[],
+    private readonly iceAddresses: readonly string[],
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.settleReady = (error) => (error ? reject(error) : resolve());
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  get signalingState(): string {
+    return this.inner?.signalingState ?? 'stable';
+  }
+
+  get connectionState(): string {
+    return this.inner?.connectionState ?? (this.closed ? 'closed' : 'new');
+  }
+
+  async setRemoteDescription(description: { type: 'offer' | 'answer' | 'pranswer' | 'rollback'; sdp?: string }): Promise<void> {
+    if (!this.inner) {
+      const h264 = description.type === 'offer' && description.sdp !== undefined && offersH264Only(description.sdp);
+      const bindAddress = this.iceAddresses.length === 1 ? this.iceAddresses[0] : undefined;
+      const inner = h264 ? new NdcPeerConnection(await loadNdc(), this.iceServers, bindAddress) : (new wrtc.RTCPeerConnection({ iceServers: this.iceServers }) as unknown as PeerConnectionLike);
+      if (this.closed) {
+        inner.close();
+        throw new Error('the viewer closed');
+      }
+      inner.onicecandidate = (e) => this.onicecandidate?.(e);
+      inner.ontrack = (e) => this.ontrack?.(e);
+      inner.onconnectionstatechange = () => this.onconnectionstatechange?.();
+      this.inner = inner;
+      try {
+        await inner.setRemoteDescription(description);
+      } catch (err) {
+        this.settleReady(err as Error);
+        throw err;
+      }
+      this.settleReady();
+      return;
+    }
+    await this.inner.setRemoteDescription(description);
+  }
+
+  setLocalDescription(description: { type: 'offer' | 'answer' | 'pranswer' | 'rollback'; sdp?: string }): Promise<void> {
+    return this.need().setLocalDescription(description);
+  }
+
+  createAnswer(): Promise<{ type: 'offer' | 'answer' | 'pranswer' | 'rollback'; sdp?: string }> {
+    return this.need().createAnswer();
+  }
+
+  async addIceCandidate(candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }): Promise<void> {
+    await this.ready;
+    await this.need().addIceCandidate(candidate);
+  }
+
+  async getStats(): Promise<unknown> {
+    return this.inner ? this.inner.getStats() : new Map();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.settleReady(new Error('the viewer closed'));
+    this.inner?.close();
+  }
+
+  private need(): PeerConnectionLike {
+    if (!this.inner) throw new Error('the camera has not sent its offer yet');
+    return this.inner;
+  }
 }
 
 export class CameraViewer {
@@ -66,7 +159,7 @@ export class CameraViewer {
     private readonly options: ViewerOptions,
   ) {
     this.peer = new ViewerPeer({
-      createPeerConnection: (config) => new wrtc.RTCPeerConnection(config) as unknown as PeerConnectionLike,
+      createPeerConnection: (config) => new OfferDrivenPeerConnection(config.iceServers, options.iceAddresses ?? []),
       send: (message) => this.transport.send(this.sessionId, message),
       iceAddresses: options.iceAddresses ?? [],
       onTrack: (track) => this.attach(track),
@@ -154,7 +247,12 @@ export class CameraViewer {
   }
 
   private attach(track: unknown): void {
-    const sink = new wrtc.nonstandard.RTCVideoSink(track as never) as unknown as Sink;
+    if (track instanceof H264Track) {
+      track.onpicture = (picture) => this.onFrame(picture);
+      this.sink = track;
+      return;
+    }
+    const sink = new wrtc.nonstandard.RTCVideoSink(track as never) as unknown as WrtcSink;
     this.sink = sink;
     sink.onframe = ({ frame }) => this.onFrame(frame);
   }

@@ -6,7 +6,10 @@ import path from 'node:path';
 import { collect, parseCount, parseSeconds } from '../../net/cli-args';
 import { Command, CommanderError } from 'commander';
 import { groupFingerprint } from '../../shared/fingerprint';
-import { DeviceDaemon, DEFAULT_PORT, DEFAULT_VIDEO, APP_NAME, APP_VERSION } from '../daemon';
+import { DeviceDaemon, DEFAULT_PORT, DEFAULT_VIDEO, APP_NAME, APP_VERSION, type VideoStack } from '../daemon';
+
+/** The test pattern's size on the H.264 stack when --size is not given: HD. */
+const H264_PATTERN_SIZE = '1280x720';
 import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { DEFAULT_MAX_VIEWERS_PER_USER, DEFAULT_VIDEO_SETUP_TIMEOUT_MS } from '../video/video-service';
@@ -38,8 +41,9 @@ interface RunOptions {
   unpairedIdleTimeout: string;
   newConnectionsPerSecond: string;
   source: string;
-  size: string;
+  size?: string;
   fps: string;
+  videoStack: string;
   iceAddress: string[];
   iceServer: string[];
   maxViewers: string;
@@ -86,7 +90,8 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--password-proof <seconds>', 'how long a finished password exchange may wait for its pairing', String(DEFAULT_PROOF_LIFETIME_MS / 1000))
     .option('--pairing-settle <seconds>', 'local open pairing: how long the window must be open before a pairing is written (others trying meanwhile is an overlap)', String(DEFAULT_LOCAL_OPEN_TIMING.settleMs / 1000))
     .option('--source <source>', 'video: "pattern" (built-in test pattern), a video file, an rtsp:// URL or /dev/videoN', DEFAULT_VIDEO.source)
-    .option('--size <WxH>', 'video size', `${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}`)
+    .option('--size <WxH>', `video size (default ${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}; ${H264_PATTERN_SIZE} for the pattern with --video-stack h264, where H.264 cameras keep their own size)`)
+    .option('--video-stack <stack>', 'vp8: one @roamhq/wrtc VP8 encoder per viewer; h264: one H.264 stream for all viewers over node-datachannel (pattern encoded once, H.264 cameras passed through)', 'vp8')
     .option('--fps <n>', 'video frame rate', String(DEFAULT_VIDEO.fps))
     .option('--ice-address <addr>', 'offer only WebRTC candidates with this address (repeatable; default: all)', collect, [])
     .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
@@ -164,6 +169,8 @@ async function run(opts: RunOptions): Promise<void> {
     unpairedIdleTimeoutMs: parseSeconds(opts.unpairedIdleTimeout, '--unpaired-idle-timeout') * 1000,
     newConnectionsPerSecondPerAddress: parseCount(opts.newConnectionsPerSecond, '--new-connections-per-second', 0),
   };
+  if (opts.videoStack !== 'vp8' && opts.videoStack !== 'h264') throw new Error(`--video-stack must be vp8 or h264, not "${opts.videoStack}"`);
+  opts.size ??= opts.videoStack === 'h264' ? H264_PATTERN_SIZE : `${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}`;
   const size = /^(\d{2,4})x(\d{2,4})$/.exec(opts.size);
   const [width, height] = size ? [Number(size[1]), Number(size[2])] : [NaN, NaN];
   if (!size || width % 2 || height % 2 || width < 16 || height < 16 || width > 3840 || height > 2160) throw new Error(`--size must be WxH with even numbers from 16x16 to 3840x2160, not "${opts.size}"`);
@@ -184,6 +191,7 @@ async function run(opts: RunOptions): Promise<void> {
     maxViewersPerUser: parseCount(opts.maxViewersPerUser, '--max-viewers-per-user'),
     setupTimeoutMs: parseSeconds(opts.videoSetupTimeout, '--video-setup-timeout') * 1000,
     ffmpegPath: opts.ffmpeg,
+    stack: opts.videoStack as VideoStack,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
   const daemon = await DeviceDaemon.open({
@@ -252,7 +260,7 @@ async function run(opts: RunOptions): Promise<void> {
     `  state        ${daemon.paths.stateDir}`,
     `  mDNS         ${mdns}`,
     ...(opts.relay ? [`  relay        ${opts.relay}`] : []),
-    `  video        ${opts.source === 'pattern' ? 'test pattern' : opts.source} ${width}x${height}@${fps}`,
+    `  video        ${opts.source === 'pattern' ? 'test pattern' : opts.source} ${width}x${height}@${fps}, ${opts.videoStack === 'h264' ? 'H.264 shared by all viewers (node-datachannel)' : 'VP8 per viewer (@roamhq/wrtc)'}`,
     `listening on ${address.host}:${address.port}`,
   ];
   const initial = state.InitialPairingUsername ? daemon.iam.user(state.InitialPairingUsername) : undefined;

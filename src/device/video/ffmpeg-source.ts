@@ -16,7 +16,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { buildFfmpegArgs, classifyInput, type InputKind } from './ffmpeg/args';
+import { buildFfmpegArgs, buildPassthroughArgs, classifyInput, type InputKind } from './ffmpeg/args';
+import { AccessUnitSplitter, type AccessUnit } from './h264/annexb';
 import { FrameAssembler } from './ffmpeg/frame-assembler';
 import { StderrTail } from './ffmpeg/stderr-tail';
 
@@ -47,6 +48,8 @@ export interface VideoSourceEvents {
    * listener runs (synchronously) and is reused for a later frame. Copy it to keep it.
    */
   frame: [I420Frame];
+  /** With `output: 'h264'`: one picture of the camera's own H.264 (Annex B), not decoded. */
+  unit: [AccessUnit];
   status: [VideoSourceStatus];
 }
 
@@ -72,6 +75,8 @@ export interface FfmpegSourceOptions {
   /** Files: start again at the end (default true). Without it, the end of the file is 'stopped'. */
   loop?: boolean;
   log?: { info(m: string): void; warn(m: string): void };
+  /** 'i420' (default): decoded, scaled raw frames. 'h264': the input's H.264 passed through (no decoding). */
+  output?: 'i420' | 'h264';
   /** Restart (live) or fail (file) when ffmpeg gives no first frame / no next frame for this long. */
   watchdog?: { firstFrameMs?: number; stallMs?: number };
 }
@@ -188,6 +193,7 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
   private readonly stallMs: number;
   private readonly redact: (text: string) => string;
   private readonly assembler: FrameAssembler;
+  private readonly splitter: AccessUnitSplitter | undefined;
 
   /** Between start() and stop() or a final failure. */
   private active = false;
@@ -215,8 +221,9 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
     this.redact = redactor(options.input);
     const shown = this.redact(options.input);
     const what = this.kind === 'file' ? `file ${shown}${this.loop ? ' (looped)' : ''}` : `${this.kind} ${shown}`;
-    this.description = `${what} -> ${this.width}x${this.height}@${this.fps}`;
+    this.description = options.output === 'h264' ? `${what} -> H.264 passed through` : `${what} -> ${this.width}x${this.height}@${this.fps}`;
     this.assembler = new FrameAssembler((this.width * this.height * 3) / 2, (data) => this.onFrame(data));
+    if (options.output === 'h264') this.splitter = new AccessUnitSplitter((unit) => this.onUnit(unit));
   }
 
   start(): void {
@@ -269,7 +276,7 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
 
   private spawnRun(version: string): void {
     const major = majorVersion(version);
-    const args = buildFfmpegArgs({
+    const args = (this.splitter ? buildPassthroughArgs : buildFfmpegArgs)({
       input: this.input,
       kind: this.kind,
       width: this.width,
@@ -296,9 +303,10 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
     };
     this.run = run;
     this.assembler.reset();
+    this.splitter?.reset();
 
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (this.run === run && this.active) this.assembler.push(chunk);
+      if (this.run === run && this.active) (this.splitter ?? this.assembler).push(chunk);
     });
     child.stderr!.setEncoding('utf8').on('data', (text: string) => run.tail.push(text));
 
@@ -337,8 +345,19 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
   }
 
   private onFrame(data: Uint8Array): void {
+    if (!this.countOutput()) return;
+    this.emit('frame', { width: this.width, height: this.height, data });
+  }
+
+  private onUnit(unit: AccessUnit): void {
+    if (!this.countOutput()) return;
+    this.emit('unit', unit);
+  }
+
+  /** A frame (or picture) came out of ffmpeg: 'running' on the first, and the stall watchdog re-armed. */
+  private countOutput(): boolean {
     const run = this.run;
-    if (!run) return;
+    if (!run) return false;
     run.frames++;
     if (run.firstFrameAt === undefined) {
       run.firstFrameAt = Date.now();
@@ -348,7 +367,7 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
     } else {
       run.watchdog?.refresh();
     }
-    this.emit('frame', { width: this.width, height: this.height, data });
+    return true;
   }
 
   private onClosed(run: Run, code: number | null, signal: NodeJS.Signals | null): void {

@@ -4,7 +4,6 @@
  * viewer's key, so a removed user (or a role that loses Webrtc:VideoStream) loses a running
  * stream at once.
  */
-import wrtc from '@roamhq/wrtc';
 import { RouteError, type RpcRouter } from '../../net/rpc-router';
 import { IamActions, WebrtcActions } from '../../shared/iam/actions';
 import { Status } from '../../shared/protocol/status';
@@ -22,9 +21,9 @@ import {
 import { parseBody, type DeviceCore, type RequestContext } from '../request-context';
 import type { Requester } from '../iam/iam-service';
 import { SourceLog } from '../../net/log';
-import type { SharedCapture, SourceStatus } from './capture';
-import { startBitrateKbps, withStartBitrate } from '../../shared/video/sdp';
 import { RemoteCandidateFilter, turnAddresses, UnknownAddressBudget } from '../../shared/video/remote-candidates';
+import type { SourceStatus } from './capture';
+import type { PeerState, VideoMedia, VideoPeer } from './video-peer';
 
 export interface VideoOptions {
   /** ICE servers handed to both ends (none unless the owner configures some). */
@@ -37,23 +36,6 @@ export interface VideoOptions {
   maxViewersPerUser?: number | undefined;
   /** A session whose WebRTC connection is not up this long after SETUP_REQUEST is closed (ms). */
   setupTimeoutMs?: number | undefined;
-  /** The frame size the source delivers (for the encoder's start bitrate). */
-  width: number;
-  height: number;
-}
-
-interface DevicePeerConnection {
-  signalingState: string;
-  connectionState: string;
-  onicecandidate: ((e: { candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null }) => void) | null;
-  onconnectionstatechange: (() => void) | null;
-  addTrack(track: unknown): unknown;
-  createOffer(): Promise<{ type: 'offer'; sdp: string }>;
-  createAnswer(): Promise<{ type: 'answer'; sdp: string }>;
-  setLocalDescription(d: { type: string; sdp?: string }): Promise<void>;
-  setRemoteDescription(d: { type: string; sdp?: string }): Promise<void>;
-  addIceCandidate(c: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }): Promise<void>;
-  close(): void;
 }
 
 const DISCONNECTED_GRACE_MS = 4000;
@@ -76,8 +58,7 @@ export interface SignalingEndpoint {
 }
 
 class ViewerSession {
-  private pc: DevicePeerConnection | undefined;
-  private track: Awaited<ReturnType<SharedCapture['acquire']>> | undefined;
+  private pc: VideoPeer | undefined;
   private makingOffer = false;
   private closed = false;
   private disconnectTimer: NodeJS.Timeout | undefined;
@@ -96,21 +77,28 @@ class ViewerSession {
   async setup(): Promise<void> {
     const iceServers = [...this.service.options.iceServers, ...((await this.endpoint.extraIceServers?.()) ?? [])];
     this.candidates = this.service.candidateFilter(this.endpoint.requester, iceServers);
-    this.track = await this.service.capture.acquire();
-    const pc = new wrtc.RTCPeerConnection({ iceServers }) as unknown as DevicePeerConnection;
+    const addresses = this.service.options.iceAddresses;
+    const pc = await this.service.media.createPeer(
+      { iceServers, ...(addresses.length === 1 ? { bindAddress: addresses[0]! } : {}) },
+      {
+        onCandidate: (candidate) => {
+          if (this.closed || !candidateAllowed(candidate.candidate, addresses)) return;
+          this.send({ type: 'CANDIDATE', candidate });
+        },
+        onState: (state) => this.onConnectionState(state),
+      },
+    );
     this.pc = pc;
-    pc.onicecandidate = ({ candidate }) => {
-      if (!candidate || !candidateAllowed(candidate.candidate, this.service.options.iceAddresses)) return;
-      this.send({ type: 'CANDIDATE', candidate: { candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? null, sdpMLineIndex: candidate.sdpMLineIndex ?? null } });
-    };
-    pc.onconnectionstatechange = () => this.onConnectionState();
-    pc.addTrack(this.track);
+    if (this.closed) {
+      // Closed (revoked, source failed) while the peer was being made.
+      pc.close();
+      return;
+    }
     this.send({ type: 'SETUP_RESPONSE', iceServers: iceServers.map(iceServerForWire) });
     this.makingOffer = true;
     try {
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      this.send({ type: 'DESCRIPTION', description: { type: 'offer', sdp: offer.sdp } });
+      const sdp = await pc.createOffer();
+      this.send({ type: 'DESCRIPTION', description: { type: 'offer', sdp } });
     } finally {
       this.makingOffer = false;
     }
@@ -125,16 +113,12 @@ class ViewerSession {
         // The camera is the impolite peer: it ignores a viewer's offer that collides with its own.
         const collision = description.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
         if (collision) return;
+        if ((description.type !== 'offer' && description.type !== 'answer') || !description.sdp) {
+          throw new RouteError(Status.BadRequest, 'bad-description', `a ${description.type} description with an SDP is expected`);
+        }
         try {
-          const { width, height } = this.service.frameSize;
-          // A realistic start bitrate, so the encoder does not drop the first frames (see sdp.ts).
-          const adjusted = description.type === 'answer' && description.sdp ? { ...description, sdp: withStartBitrate(description.sdp, startBitrateKbps(width, height)) } : description;
-          await pc.setRemoteDescription(adjusted);
-          if (description.type === 'offer') {
-            const answer = await pc.createAnswer();
-            await pc.setLocalDescription(answer);
-            this.send({ type: 'DESCRIPTION', description: { type: 'answer', sdp: answer.sdp } });
-          }
+          const answer = await pc.acceptDescription({ type: description.type, sdp: description.sdp });
+          if (answer !== undefined) this.send({ type: 'DESCRIPTION', description: { type: 'answer', sdp: answer } });
         } catch (err) {
           throw new RouteError(Status.BadRequest, 'bad-description', `the description was not accepted: ${(err as Error).message}`);
         }
@@ -143,7 +127,7 @@ class ViewerSession {
       case 'CANDIDATE':
         if (!candidateAllowed(message.candidate.candidate, this.service.options.iceAddresses)) return;
         try {
-          await pc.addIceCandidate(message.candidate);
+          await pc.addRemoteCandidate({ candidate: message.candidate.candidate, sdpMid: message.candidate.sdpMid ?? null, sdpMLineIndex: message.candidate.sdpMLineIndex ?? null });
         } catch (err) {
           throw new RouteError(Status.BadRequest, 'bad-candidate', `the candidate was not accepted: ${(err as Error).message}`);
         }
@@ -162,12 +146,10 @@ class ViewerSession {
     if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
     if (tellViewer) this.send({ type: 'CLOSE', reason });
     this.pc?.close();
-    if (this.track) this.service.capture.release(this.track);
     this.service.forget(this, reason);
   }
 
-  private onConnectionState(): void {
-    const state = this.pc?.connectionState;
+  private onConnectionState(state: PeerState): void {
     if (state === 'failed') this.close('the WebRTC connection failed');
     else if (state === 'closed') this.close('the WebRTC connection closed', false);
     else if (state === 'disconnected') {
@@ -196,11 +178,11 @@ export class VideoService {
 
   constructor(
     private readonly core: DeviceCore,
-    readonly capture: SharedCapture,
+    readonly media: VideoMedia,
     readonly options: VideoOptions,
   ) {
     this.candidateLog = new SourceLog(core.log);
-    capture.on('status', (status) => {
+    media.on('status', (status) => {
       if (status.state === 'failed') {
         // Viewers learn at once why there is no picture, instead of waiting for frames.
         for (const session of this.allSessions()) session.close(`the camera's video source failed: ${status.message}`);
@@ -209,10 +191,6 @@ export class VideoService {
       // A live source being retried (or back): LAN viewers are told, so they can say so.
       for (const endpoint of this.sessions.keys()) endpoint.sourceStatus?.(status);
     });
-  }
-
-  get frameSize(): { width: number; height: number } {
-    return { width: this.options.width, height: this.options.height };
   }
 
   /** Usernames with a video stream open now. */
@@ -388,7 +366,7 @@ export class VideoService {
 
   async close(): Promise<void> {
     for (const session of this.allSessions()) session.close('the camera is shutting down');
-    await this.capture.close();
+    await this.media.close();
   }
 
   private release(endpoint: SignalingEndpoint): void {

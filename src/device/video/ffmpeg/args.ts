@@ -30,6 +30,38 @@ export interface FfmpegArgsOptions {
 export const NETWORK_TIMEOUT_US = 10_000_000;
 
 export function buildFfmpegArgs(o: FfmpegArgsOptions): string[] {
+  return [
+    ...inputArgs(o),
+    '-map', '0:v:0',
+    '-an', '-sn', '-dn',
+    '-vf', videoFilter(o.width, o.height, o.fps),
+    '-pix_fmt', 'yuv420p',
+    '-r', String(o.fps),
+    '-f', 'rawvideo',
+    'pipe:1',
+  ];
+}
+
+/**
+ * The camera's own H.264, not decoded: copied out as an Annex B byte stream (cut into pictures
+ * by h264/annexb.ts). Size and rate are the camera's; `width`/`height`/`fps` only shape how a V4L2 camera is
+ * asked.
+ */
+export function buildPassthroughArgs(o: FfmpegArgsOptions): string[] {
+  return [
+    ...inputArgs(o),
+    '-map', '0:v:0',
+    '-an', '-sn', '-dn',
+    '-c:v', 'copy',
+    // No explicit -bsf: with -stream_loop, ffmpeg 5.1 breaks on any bitstream filter after the
+    // first loop ("A non-NULL packet sent after an EOF"); the h264 muxer's own mp4toannexb works.
+    '-flush_packets', '1',
+    '-f', 'h264',
+    'pipe:1',
+  ];
+}
+
+function inputArgs(o: FfmpegArgsOptions): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
   switch (o.kind) {
     case 'file':
@@ -62,15 +94,6 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): string[] {
       args.push('-rw_timeout', String(NETWORK_TIMEOUT_US), '-fflags', 'nobuffer', '-i', o.input);
       break;
   }
-  args.push(
-    '-map', '0:v:0',
-    '-an', '-sn', '-dn',
-    '-vf', videoFilter(o.width, o.height, o.fps),
-    '-pix_fmt', 'yuv420p',
-    '-r', String(o.fps),
-    '-f', 'rawvideo',
-    'pipe:1',
-  );
   return args;
 }
 

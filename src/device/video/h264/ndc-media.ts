@@ -1,0 +1,224 @@
+/**
+ * The H.264 stack (`--video-stack h264`): node-datachannel (libdatachannel) peers that send the
+ * one shared H.264 stream (encoded-stream.ts). Per viewer only an RTP packetizer (H.264, RFC
+ * 6184: single NAL / FU-A), RTCP sender reports, a NACK responder (retransmits from its history)
+ * and SRTP; nothing is decoded or encoded per viewer. A viewer starts at a keyframe: joining asks
+ * the source for one (the pattern gives one at once; a passed-through camera's next IDR is
+ * awaited), and a viewer's PLI asks again (rate-limited in the source).
+ *
+ * node-datachannel is loaded on first use, so the default stack never needs its native module.
+ * Its JS wrappers must stay referenced while in use: a collected PeerConnection or Track stops
+ * delivering (the peer object below holds them).
+ */
+import { EventEmitter } from 'node:events';
+import type * as NdcModule from 'node-datachannel';
+import type { Logger } from '../../../net/log';
+import type { IceServer } from '../../../shared/protocol/webrtc-api';
+import type { SourceStatus } from '../capture';
+import type { PeerCallbacks, PeerState, VideoMedia, VideoMediaEvents, VideoPeer } from '../video-peer';
+import type { EncodedUnit, SharedEncodedStream, StreamViewer } from './encoded-stream';
+
+type Ndc = typeof NdcModule;
+type NdcIceServer = Exclude<ConstructorParameters<Ndc['PeerConnection']>[1]['iceServers'][number], string>;
+
+export const H264_PAYLOAD_TYPE = 96;
+/** Constrained baseline, packetization mode 1: what every browser decodes (level is not binding). */
+export const H264_FMTP = 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1';
+const MID = 'video';
+const CNAME = 'lancam';
+
+let loaded: Promise<Ndc> | undefined;
+function loadNdc(): Promise<Ndc> {
+  loaded ??= import('node-datachannel');
+  return loaded;
+}
+
+/** Our ICE server entries ({urls, username, credential}) in libdatachannel's form. */
+export function toNdcIceServers(servers: IceServer[]): NdcIceServer[] {
+  const out: NdcIceServer[] = [];
+  for (const server of servers) {
+    for (const url of Array.isArray(server.urls) ? server.urls : [server.urls]) {
+      const m = /^(stuns?|turns?):(?:\/\/)?(\[[^\]]+\]|[^:?/]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$/i.exec(url);
+      if (!m) continue;
+      const scheme = m[1]!.toLowerCase();
+      const hostname = m[2]!.replace(/^\[|\]$/g, '');
+      const secure = scheme.endsWith('s');
+      const port = m[3] ? Number(m[3]) : secure ? 5349 : 3478;
+      if (scheme.startsWith('stun')) {
+        out.push({ hostname, port });
+        continue;
+      }
+      const relayType = secure ? 'TurnTls' : m[4]?.toLowerCase() === 'tcp' ? 'TurnTcp' : 'TurnUdp';
+      out.push({ hostname, port, relayType, ...(server.username !== undefined ? { username: server.username } : {}), ...(server.credential !== undefined ? { password: server.credential } : {}) });
+    }
+  }
+  return out;
+}
+
+/** PLIs (PSFB, FMT 1) in an RTCP compound packet. */
+export function countPli(buf: Uint8Array): number {
+  let n = 0;
+  let off = 0;
+  while (off + 4 <= buf.length) {
+    const version = buf[off]! >> 6;
+    if (version !== 2) break;
+    const fmt = buf[off]! & 0x1f;
+    const pt = buf[off + 1]!;
+    if (pt === 206 && fmt === 1) n++;
+    off += (((buf[off + 2]! << 8) | buf[off + 3]!) + 1) * 4;
+  }
+  return n;
+}
+
+export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMedia {
+  readonly description = 'H.264 shared by all viewers (node-datachannel)';
+  private nextSsrc = 0x1a2b0000;
+
+  constructor(
+    readonly stream: SharedEncodedStream,
+    private readonly log: Logger,
+  ) {
+    super();
+    stream.on('status', (status) => this.emit('status', status));
+  }
+
+  get status(): SourceStatus {
+    return this.stream.status;
+  }
+
+  get viewerCount(): number {
+    return this.stream.viewerCount;
+  }
+
+  async createPeer(options: { iceServers: IceServer[]; bindAddress?: string }, callbacks: PeerCallbacks): Promise<VideoPeer> {
+    const ndc = await loadNdc();
+    const stream = this.stream;
+    const pc = new ndc.PeerConnection('lancam-device', {
+      iceServers: toNdcIceServers(options.iceServers),
+      ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
+    });
+    const ssrc = this.nextSsrc++ >>> 0;
+    const video = new ndc.Video(MID, 'SendOnly');
+    video.addH264Codec(H264_PAYLOAD_TYPE, H264_FMTP);
+    video.addSSRC(ssrc, CNAME, CNAME, 'video');
+    const track = pc.addTrack(video);
+    const config = new ndc.RtpPacketizationConfig(ssrc, CNAME, H264_PAYLOAD_TYPE, 90000);
+    const packetizer = new ndc.H264RtpPacketizer('StartSequence', config);
+    packetizer.addToChain(new ndc.RtcpSrReporter(config));
+    packetizer.addToChain(new ndc.RtcpNackResponder());
+    track.setMediaHandler(packetizer);
+
+    let closed = false;
+    let waitingForKeyframe = true;
+    const viewer: StreamViewer = {
+      onUnit(unit: EncodedUnit) {
+        if (closed || !track.isOpen()) return;
+        if (waitingForKeyframe) {
+          if (!unit.keyframe) return;
+          waitingForKeyframe = false;
+        }
+        config.timestamp = unit.timestamp;
+        try {
+          track.sendMessageBinary(unit.data);
+        } catch {
+          // A track closing under us: the state callback ends the session.
+        }
+      },
+    };
+    const log = this.log;
+    track.onOpen(() => {
+      // Keyframe on join: the viewer's decoder can start at once.
+      waitingForKeyframe = true;
+      if (stream.source.keyframesOnRequest) log.info('video: keyframe for a joining viewer');
+      stream.requestKeyframe();
+    });
+    track.onMessage((buf) => {
+      if (countPli(buf) > 0) stream.requestKeyframe();
+    });
+
+    let localDescription: ((sdp: string, type: string) => void) | undefined;
+    pc.onLocalDescription((sdp, type) => localDescription?.(sdp, String(type).toLowerCase()));
+    // The camera's candidates are held back until the viewer's answer is applied: with them the
+    // viewer's ICE can connect (the camera answers checks with its own credentials) and its DTLS
+    // ClientHello arrive before the camera knows the viewer's certificate fingerprint, which
+    // libdatachannel then rejects ("unknown CA"; seen in about one run in three). Costs one
+    // signaling round trip.
+    let remoteSet = false;
+    const heldBack: { candidate: string; mid: string }[] = [];
+    const signalCandidate = (c: { candidate: string; mid: string }): void => {
+      if (!closed) callbacks.onCandidate({ candidate: c.candidate.replace(/^a=/, ''), sdpMid: c.mid || MID, sdpMLineIndex: 0 });
+    };
+    pc.onLocalCandidate((candidate, mid) => {
+      if (remoteSet) signalCandidate({ candidate, mid });
+      else heldBack.push({ candidate, mid });
+    });
+    pc.onStateChange((state) => {
+      if (!closed) callbacks.onState(state as PeerState);
+    });
+    const nextLocal = (type: string): Promise<string> =>
+      new Promise((resolve) => {
+        localDescription = (sdp, t) => {
+          if (t !== type) return;
+          localDescription = undefined;
+          resolve(sdp);
+        };
+      });
+
+    await stream.acquire(viewer);
+    // The peer object keeps pc, track and the handler chain referenced for as long as it lives.
+    const held = { pc, track, packetizer, config };
+    // A viewer's candidates can overtake its answer (it sends them as they are gathered);
+    // libdatachannel refuses a candidate before the remote description, so they wait here.
+    const early: { candidate: string; mid: string }[] = [];
+    const remoteApplied = (): void => {
+      if (remoteSet) return;
+      remoteSet = true;
+      for (const c of early.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
+      for (const c of heldBack.splice(0)) signalCandidate(c);
+    };
+    return {
+      get signalingState() {
+        return closed ? 'closed' : pc.signalingState();
+      },
+      async createOffer() {
+        const offer = nextLocal('offer');
+        pc.setLocalDescription();
+        return offer;
+      },
+      async acceptDescription(description) {
+        if (description.type === 'answer') {
+          pc.setRemoteDescription(description.sdp, 'answer');
+          remoteApplied();
+          return undefined;
+        }
+        const answer = nextLocal('answer');
+        pc.setRemoteDescription(description.sdp, 'offer');
+        remoteApplied();
+        return answer;
+      },
+      async addRemoteCandidate(candidate) {
+        const mid = candidate.sdpMid ?? MID;
+        if (!remoteSet) {
+          if (early.length < 64) early.push({ candidate: candidate.candidate, mid });
+          return;
+        }
+        held.pc.addRemoteCandidate(candidate.candidate, mid);
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        stream.release(viewer);
+        try {
+          held.track.close();
+        } catch {
+          // already closed
+        }
+        held.pc.close();
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.stream.close();
+  }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/python3
+"""A local RTSP camera for tests and benchmarks: GStreamer's RTSP server (Debian's
+gir1.2-gst-rtsp-server) serving H.264 (x264, constrained baseline, 1 s GOP) of videotestsrc at
+rtsp://127.0.0.1:PORT/cam. Binds 127.0.0.1 only. Prints "ready PORT" once it listens.
+
+usage: video-rtsp-server.py PORT WIDTH HEIGHT FPS
+"""
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def main() -> int:
+    port, width, height, fps = (int(a) for a in sys.argv[1:5])
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(port))
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(
+        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} bitrate=2000 "
+        "! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+    )
+    factory.set_shared(True)
+    server.get_mount_points().add_factory("/cam", factory)
+    if server.attach(None) == 0:
+        sys.stderr.write(f"cannot listen on 127.0.0.1:{port}\n")
+        return 1
+    print(f"ready {server.get_bound_port()}", flush=True)
+    loop = GLib.MainLoop()
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, lambda: loop.quit() or False)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
