@@ -28,7 +28,6 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: 'F or double-click', what: 'Full screen for the selected camera' },
   { keys: 'Esc', what: 'Leave full screen' },
   { keys: '[ and ]', what: 'Move the selected camera earlier or later in the grid' },
-  { keys: 'M', what: 'Mute or unmute (when a camera sends sound)' },
   { keys: '?', what: 'Show these keys' },
 ];
 
