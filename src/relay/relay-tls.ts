@@ -6,7 +6,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fingerprintOfCertificate, identityFromKey, loadOrCreateKeyFile } from '../net/keys';
+import { certificateKeyProblem, fingerprintOfCertificate, identityFromKey, loadOrCreateKeyFile } from '../net/keys';
 import type { RelayTls } from './relay-server';
 
 export const RELAY_KEY_FILE = 'relay-key.pem';
@@ -34,6 +34,9 @@ export async function loadOperatorTls(certFile: string, keyFile: string): Promis
   } catch (err) {
     throw new Error(`${certFile}: not a PEM certificate (${(err as Error).message})`, { cause: err });
   }
+  // Cameras and clients pin the relay like any other lancam peer: its key must be P-256 too.
+  const problem = certificateKeyProblem(cert);
+  if (problem) throw new Error(`${certFile}: ${problem} (ask the ACME client for one, e.g. certbot --key-type ecdsa --elliptic-curve secp256r1)`);
   let key;
   try {
     key = createPrivateKey(keyPem);

@@ -1,13 +1,16 @@
 // The `lancam-relay` process: starts on 127.0.0.1, prints its fingerprint, carries a camera and a
 // client, keeps its key across restarts, and stops with exit 0 on SIGTERM/SIGINT.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generatePrivateKey, identityFromKey } from '../../src/net/keys';
 import { connectClientToRelay, connectDeviceToRelay } from '../../src/relay/relay-client';
 import { REPO, cleanupAll, nodeCommand, onCleanup, tempDir } from '../helpers/processes';
+
+const execFileAsync = promisify(execFile);
 
 const RELAY_BIN = path.join(REPO, 'bin/lancam-relay');
 
@@ -120,6 +123,20 @@ describe('lancam-relay', () => {
     const bad = await runRelay(['--cert', path.join(dir, 'cert.pem'), '--key', path.join(dir, 'other.pem')], true);
     expect(bad.code).toBe(1);
     expect(bad.stderr()).toMatch(/is not the key of the certificate/);
+  });
+
+  it.each([
+    ['RSA', ['-newkey', 'rsa:2048'], /its key is RSA; lancam accepts only ECDSA P-256 keys/],
+    ['P-384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], /its key is EC secp384r1; lancam accepts only ECDSA P-256 keys/],
+    ['Ed25519', ['-newkey', 'ed25519'], /its key is Ed25519; lancam accepts only ECDSA P-256 keys/],
+  ])('refuses an operator certificate whose key is %s (issue 10 item 5: keys of any type)', async (_kind, keyArgs, message) => {
+    const dir = await tempDir('lancam-relay-');
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    await execFileAsync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=relay.example']);
+    const bad = await runRelay(['--cert', cert, '--key', key], true);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr()).toMatch(message);
   });
 
   it('--insecure-plain serves ws:// and hands out TURN credentials from --turn-secret-file', async () => {
