@@ -13,6 +13,7 @@ import { InviteForm } from './InviteForm';
 import { PairingSettings } from './PairingSettings';
 import { RenameForm } from './RenameForm';
 import { KeyNameEditor } from './KeyNameEditor';
+import { RecentPairings } from './RecentPairings';
 import { UsersTable } from './UsersTable';
 
 interface AccessViewProps {
@@ -121,6 +122,7 @@ export function AccessView({ deviceId, device, onBack }: AccessViewProps) {
                   </div>
                   {users ? <UsersTable deviceId={deviceId} deviceName={name} users={users} me={access.me.username} roles={access.roles} onChanged={loadUsers} /> : <Spinner label="Loading users…" />}
                 </section>
+                <RecentPairings deviceId={deviceId} deviceName={name} onChanged={loadUsers} />
                 <InviteForm deviceId={deviceId} deviceName={name} roles={access.roles} onInvited={loadUsers} />
               </div>
             ) : null}

@@ -5,6 +5,7 @@ import { AccessView } from '../access/AccessView';
 import { DevicesView } from '../devices/DevicesView';
 import { IdentityFooter, KeyProtectionWarning } from '../identity/IdentityFooter';
 import { isWatchable, LiveView } from '../live/LiveView';
+import { PairingAlerts } from '../pairing/PairingAlerts';
 import { PairingDialog, type PairingTarget } from '../pairing/PairingDialog';
 import { ApiProvider } from './api-context';
 import { NoticeProvider } from './notices';
@@ -106,6 +107,7 @@ function Shell({ api, disconnected }: { api: LancamApi; disconnected?: string | 
         </div>
       ) : null}
       <KeyProtectionWarning identity={identity} />
+      <PairingAlerts devices={devices} ownFingerprint={identity?.fingerprint} />
 
       <main className="app-main" id="main">
         {view.name === 'devices' ? (
