@@ -111,7 +111,7 @@ describe('pairing alerts', () => {
   });
 
   it('lists the recent pairings on the Access page, newest first, and removes the most recent one', async () => {
-    const api = setup();
+    setup();
     fireEvent.click(await screen.findByTestId('device-access-de-front'));
     const section = await screen.findByTestId('recent-pairings');
     const rows = await within(section).findAllByTestId('recent-pairing');
