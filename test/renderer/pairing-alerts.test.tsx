@@ -5,6 +5,7 @@
  * focused; the overlap and late-attempt alerts in plain words; the recent pairings on Access.
  */
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import axe from 'axe-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../src/renderer/app/App';
 import { groupFingerprint } from '../../src/shared/fingerprint';
@@ -12,6 +13,12 @@ import type { PairingRecordView } from '../../src/shared/ui/api';
 import { camera, FakeApi, FP_CAMERA_2, FP_ME, FP_OTHER } from './fake-api';
 
 afterEach(cleanup);
+
+/** axe-core over the page (jsdom: structure, names and roles; colour contrast is checked in Chromium by test/browser). */
+async function axeViolations(): Promise<string[]> {
+  const result = await axe.run(document.body, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, rules: { 'color-contrast': { enabled: false } }, resultTypes: ['violations'] });
+  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 const EVE: PairingRecordView = {
   deviceId: 'de-front',
@@ -54,6 +61,7 @@ describe('pairing alerts', () => {
     expect(text).toContain('192.168.1.77');
     expect(text).toContain('"kitchen tablet"');
     expect(within(alert).getByTestId('pairing-alert-fingerprint').textContent).toContain(groupFingerprint(FP_OTHER));
+    expect(await axeViolations()).toEqual([]);
 
     fireEvent.click(within(alert).getByTestId('pairing-alert-remove'));
     const dialog = await screen.findByTestId('confirm-dialog');
@@ -95,6 +103,7 @@ describe('pairing alerts', () => {
     expect(late.textContent).toContain('Key that paired');
     // Still there (it does not time out), until dismissed.
     expect(screen.getByTestId('pairing-alert-overlap')).toBeTruthy();
+    expect(await axeViolations()).toEqual([]);
     fireEvent.click(within(overlap).getByTestId('pairing-alert-dismiss'));
     await waitFor(() => expect(screen.queryByTestId('pairing-alert-overlap')).toBeNull());
     expect(screen.getByTestId('pairing-alert-late-attempt')).toBeTruthy();
@@ -121,6 +130,7 @@ describe('pairing alerts', () => {
     expect(rows[1]!.textContent).toContain('as the first owner');
     // Only the newest one can be undone (the camera undoes only its last pairing).
     expect(within(section).getAllByTestId('recent-pairing-remove')).toHaveLength(1);
+    expect(await axeViolations()).toEqual([]);
     fireEvent.click(within(section).getByTestId('recent-pairing-remove'));
     const dialog = await screen.findByTestId('confirm-dialog');
     await waitFor(() => expect(document.activeElement).toBe(within(dialog).getByTestId('confirm-cancel')));
