@@ -8,9 +8,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { AppService } from '../../src/companion/app/app-service';
 import { openHome } from '../../src/companion/home';
 import { KnownDeviceStore } from '../../src/companion/known-devices';
+import { UiServer } from '../../src/companion/ui-server/ui-server';
 import type { PairingAlertView, PairingRecordView } from '../../src/shared/ui/api';
 import { cleanupAll, DEVICE_BIN, onCleanup, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
 import { deviceClient } from '../helpers/raw-client';
@@ -39,12 +41,34 @@ async function adminApp(device: DeviceProcess) {
   return { app, home, paired, alerts };
 }
 
+/** What a browser on `lancam ui` is sent: the bridge forwards the app's events after the token. */
+async function bridgeEvents(app: AppService): Promise<{ event: string; data: unknown }[]> {
+  const site = await tempDir('lancam-ui-site-');
+  const server = new UiServer({ app, staticDir: site });
+  const { port } = await server.listen();
+  onCleanup(() => server.close());
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api`, { headers: { origin: `http://127.0.0.1:${port}` } });
+  onCleanup(async () => void ws.close());
+  const received: { event: string; data: unknown }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', token: server.token })));
+    ws.on('message', (raw: Buffer) => {
+      const message = JSON.parse(raw.toString()) as { type?: string; event?: string; data?: unknown };
+      if (message.type === 'ready') resolve();
+      if (message.event) received.push({ event: message.event, data: message.data });
+    });
+  });
+  return received;
+}
+
 const openWindow = (device: DeviceProcess) => run(process.execPath, [DEVICE_BIN, 'pair-window', '--state-dir', device.stateDir, '--seconds', '60'], { timeout: 10_000 });
 
 describe('AppService: pairing alerts from a real camera', () => {
   it('tells the administrator which key paired by local open, lists it, and undoes it: the user and key are gone', async () => {
     const device = await startDevice({ mdns: false, args: ['--pairing-settle', '0.3'] });
     const { app, home, paired } = await adminApp(device);
+    const bridged = await bridgeEvents(app);
     await openWindow(device);
     const eve = await deviceClient(device, { localAddress: '127.0.0.77' });
     expect((await eve.call('POST', '/iam/pairing/local-open', { Username: 'eve', FingerprintName: 'kitchen tablet' })).status).toBe(201);
@@ -62,6 +86,8 @@ describe('AppService: pairing alerts from a real camera', () => {
       createdUser: true,
     });
     expect(Math.abs(Date.parse(paired[0]!.at) - Date.now())).toBeLessThan(60_000);
+    // A browser on `lancam ui` gets it as well.
+    await expect.poll(() => bridged.find((e) => e.event === 'paired')?.data, { timeout: 5000 }).toEqual(paired[0]);
     const recent = await app.recentPairings(device.deviceId);
     expect(recent.map((r) => [r.username, r.mode, r.fingerprint])).toEqual([
       ['admin', 'local-initial', home.identity.fingerprint],
