@@ -140,4 +140,17 @@ describe('pairing alerts', () => {
     expect(within(section).queryByTestId('recent-pairing-remove')).toBeNull();
     await waitFor(() => expect(screen.queryByTestId('user-row-eve')).toBeNull());
   });
+
+  it('a Remove from the alert shows at once on the camera\'s open Access page', async () => {
+    const api = setup();
+    fireEvent.click(await screen.findByTestId('device-access-de-front'));
+    const section = await screen.findByTestId('recent-pairings');
+    await waitFor(() => expect(within(section).getAllByTestId('recent-pairing')).toHaveLength(2));
+    await screen.findByTestId('user-row-eve');
+    api.emit('paired', EVE);
+    fireEvent.click(await screen.findByTestId('pairing-alert-remove'));
+    fireEvent.click(await screen.findByTestId('confirm-ok'));
+    await waitFor(() => expect(within(section).getAllByTestId('recent-pairing').map((r) => r.dataset.username)).toEqual(['admin']));
+    await waitFor(() => expect(screen.queryByTestId('user-row-eve')).toBeNull());
+  });
 });

@@ -14,7 +14,7 @@ import { Spinner } from '../components/Spinner';
 import { canUndo, pairingModeWords, undoWords } from '../pairing/pairing-words';
 import { formatWhen } from './when';
 
-export function RecentPairings({ deviceId, deviceName, onChanged }: { deviceId: string; deviceName: string; onChanged: () => Promise<void> }) {
+export function RecentPairings({ deviceId, deviceName, version = 0, onChanged }: { deviceId: string; deviceName: string; version?: number; onChanged: () => Promise<void> }) {
   const api = useApi();
   const notify = useNotify();
   const [records, setRecords] = useState<PairingRecordView[]>();
@@ -36,7 +36,7 @@ export function RecentPairings({ deviceId, deviceName, onChanged }: { deviceId: 
     return api.on('paired', (record) => {
       if (record.deviceId === deviceId) void load();
     });
-  }, [api, deviceId, load]);
+  }, [api, deviceId, load, version]);
 
   const newestFirst = records ? [...records].reverse() : [];
   return (

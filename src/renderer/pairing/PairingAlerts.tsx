@@ -17,7 +17,7 @@ type Item = { id: number; kind: 'paired'; record: PairingRecordView } | { id: nu
 const KEEP = 5;
 let nextId = 1;
 
-export function PairingAlerts({ devices, ownFingerprint }: { devices: DeviceEntry[]; ownFingerprint: string | undefined }) {
+export function PairingAlerts({ devices, ownFingerprint, onRemoved }: { devices: DeviceEntry[]; ownFingerprint: string | undefined; onRemoved?: (deviceId: string) => void }) {
   const api = useApi();
   const notify = useNotify();
   const [items, setItems] = useState<Item[]>([]);
@@ -105,6 +105,7 @@ export function PairingAlerts({ devices, ownFingerprint }: { devices: DeviceEntr
           onConfirm={async () => {
             await api.undoLastPairing(removing.record.deviceId, removing.record.fingerprint);
             dismiss(removing.id);
+            onRemoved?.(removing.record.deviceId);
             notify('success', `Removed ${undoWords(removing.record)} from ${cameraName(removing.record.deviceId)}.`);
           }}
         >
