@@ -14,12 +14,14 @@ import {
   friendlyNameBodySchema,
   iamSettingsViewSchema,
   iamUserViewSchema,
+  pairingRecordSchema,
   passwordSchema,
   roleIdSchema,
   SETTINGS_KEYS,
   usernameSchema,
   type IamSettingsView,
   type IamUserView,
+  type PairingRecord,
   type SettingsKey,
 } from '../shared/protocol/iam-api';
 import { CompanionError } from './errors';
@@ -118,6 +120,23 @@ export async function createUser(session: DeviceSession, username: string): Prom
 
 export async function deleteUser(session: DeviceSession, username: string): Promise<void> {
   await session.call('DELETE', userPath(username));
+}
+
+/** The pairings the camera made since it started, oldest first (administrators; 403 otherwise). */
+export async function recentPairings(session: DeviceSession): Promise<PairingRecord[]> {
+  return session.call('GET', '/iam/pairing/recent', undefined, z.array(pairingRecordSchema));
+}
+
+/**
+ * Undoes the camera's most recent pairing, only while it is still the pairing of `fingerprint`: a
+ * pairing made since (the one the person meant, perhaps) is not removed in its place.
+ */
+export async function undoLastPairing(session: DeviceSession, fingerprint: string): Promise<PairingRecord> {
+  const last = (await recentPairings(session)).at(-1);
+  if (!last) throw new CompanionError(404, 'the camera made no pairing since it started (restarted?); remove the user under Users instead');
+  if (last.Fingerprint !== fingerprint) throw new CompanionError(409, `another pairing ("${last.Username}") happened since; nothing was undone. Remove the user or key under Users instead`);
+  await session.call('DELETE', '/iam/pairing/recent/last', undefined);
+  return last;
 }
 
 /** Sets a user's role; a 404 says which of the two does not exist. */

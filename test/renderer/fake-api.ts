@@ -2,7 +2,7 @@
  * An in-memory LancamApi for component tests: what the UI is given, what it asked for, and a way
  * to push events. Each method can be replaced per test (an error, a slow answer, …).
  */
-import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamApi, type LiveLayoutView, type LancamEvents, type PairingOffer, type PairRequest, type PairResultView, type UserView } from '../../src/shared/ui/api';
+import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamApi, type LiveLayoutView, type LancamEvents, type PairingOffer, type PairingRecordView, type PairRequest, type PairResultView, type UserView } from '../../src/shared/ui/api';
 import type { IamSettingsView } from '../../src/shared/protocol/iam-api';
 
 export const FP_CAMERA_1 = '540f19c7874c2f63c2f5790ac8df13b51fc9abce107071b002e54f1f22949bb6';
@@ -169,6 +169,22 @@ export class FakeApi implements LancamApi {
   }
   async renameKey(deviceId: string, username: string, fingerprint: string, name: string) {
     this.record('renameKey', [deviceId, username, fingerprint, name]);
+  }
+  /** The camera's pairing history, by camera: what recentPairings answers and undoLastPairing shortens. */
+  pairings = new Map<string, PairingRecordView[]>();
+  async recentPairings(deviceId: string) {
+    this.record('recentPairings', [deviceId]);
+    return this.pairings.get(deviceId) ?? [];
+  }
+  /** Like the companion: undoes only while the last pairing is still the one with this key. */
+  async undoLastPairing(deviceId: string, fingerprint: string) {
+    this.record('undoLastPairing', [deviceId, fingerprint]);
+    const list = this.pairings.get(deviceId) ?? [];
+    const last = list.at(-1);
+    if (!last) throw new ApiError(404, 'the camera made no pairing since it started');
+    if (last.fingerprint !== fingerprint) throw new ApiError(409, `another pairing ("${last.username}") happened since; nothing was undone`);
+    this.pairings.set(deviceId, list.slice(0, -1));
+    this.users.set(deviceId, (this.users.get(deviceId) ?? []).filter((u) => u.username !== last.username));
   }
 }
 

@@ -12,8 +12,9 @@ import { parseRemoteAccess } from '../../shared/remote-access-string';
 import { lanTransport, type SignalingTransport } from '../video/signaling-transport';
 import { openRelayTransport } from '../remote/relay-transport';
 import type { RemoteAccessStore } from '../remote/remote-access-store';
-import { EVENTS, type SettingsKey } from '../../shared/protocol/iam-api';
-import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamEvents, type LiveLayoutView, type PairingOffer, type PairRequest, type PairResultView, type UserView } from '../../shared/ui/api';
+import { z } from 'zod';
+import { EVENTS, fingerprintSchema, pairingRecordSchema, type PairingRecord, type SettingsKey } from '../../shared/protocol/iam-api';
+import { ApiError, type AccessView, type DeviceEntry, type IdentityView, type InvitationView, type LancamEvents, type LiveLayoutView, type PairingAlertView, type PairingOffer, type PairingRecordView, type PairRequest, type PairResultView, type UserView } from '../../shared/ui/api';
 import { iamUserViewSchema } from '../../shared/protocol/iam-api';
 import { CompanionError } from '../errors';
 import type { ClientHome } from '../home';
@@ -30,6 +31,27 @@ import { SnapshotFolder } from './snapshots';
  * intervals (the CLI keeps the channel default; the app shows liveness, so it asks more often).
  */
 export const APP_HEARTBEAT_MS = 1000;
+
+/** The camera's `pairing-alert` body; anything else is dropped, not shown. */
+const pairingAlertSchema = z.object({
+  Reason: z.enum(['overlap', 'late-attempt']),
+  Fingerprints: z.array(fingerprintSchema).min(1).max(16),
+  PairedFingerprint: fingerprintSchema.optional(),
+});
+
+function pairingView(deviceId: string, r: PairingRecord): PairingRecordView {
+  return {
+    deviceId,
+    at: r.At,
+    username: r.Username,
+    ...(r.Role !== undefined ? { role: r.Role } : {}),
+    fingerprint: r.Fingerprint,
+    ...(r.FingerprintName !== undefined ? { fingerprintName: r.FingerprintName } : {}),
+    mode: r.Mode,
+    remoteAddress: r.RemoteAddress,
+    createdUser: r.CreatedUser,
+  };
+}
 
 export interface AppServiceOptions {
   home: ClientHome;
@@ -277,6 +299,14 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
     }
   }
 
+  async recentPairings(deviceId: string): Promise<PairingRecordView[]> {
+    return (await acl.recentPairings(await this.session(deviceId))).map((r) => pairingView(deviceId, r));
+  }
+
+  async undoLastPairing(deviceId: string, fingerprint: string): Promise<void> {
+    await acl.undoLastPairing(await this.session(deviceId), fingerprint);
+  }
+
   async removeUser(deviceId: string, username: string): Promise<void> {
     await acl.deleteUser(await this.session(deviceId), username);
   }
@@ -437,6 +467,17 @@ export class AppService extends EventEmitter<{ [E in keyof LancamEvents]: [Lanca
         if (event.event === EVENTS.pairingWindow) {
           const body = event.body as { open?: unknown; seconds?: unknown };
           if (typeof body?.open === 'boolean' && typeof body.seconds === 'number') this.emit('pairingWindow', { deviceId, open: body.open, seconds: body.seconds });
+        }
+        if (event.event === EVENTS.paired) {
+          const record = pairingRecordSchema.safeParse(event.body);
+          if (record.success) this.emit('paired', pairingView(deviceId, record.data));
+        }
+        if (event.event === EVENTS.pairingAlert) {
+          const alert = pairingAlertSchema.safeParse(event.body);
+          if (alert.success) {
+            const view: PairingAlertView = { deviceId, reason: alert.data.Reason, fingerprints: alert.data.Fingerprints, ...(alert.data.PairedFingerprint ? { pairedFingerprint: alert.data.PairedFingerprint } : {}) };
+            this.emit('pairingAlert', view);
+          }
         }
         if (event.event === EVENTS.accessChanged) void this.checkAccess(deviceId, session);
         if (event.event === EVENTS.deviceInfo) this.devicesChanged();

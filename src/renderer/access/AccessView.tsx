@@ -13,15 +13,18 @@ import { InviteForm } from './InviteForm';
 import { PairingSettings } from './PairingSettings';
 import { RenameForm } from './RenameForm';
 import { KeyNameEditor } from './KeyNameEditor';
+import { RecentPairings } from './RecentPairings';
 import { UsersTable } from './UsersTable';
 
 interface AccessViewProps {
   deviceId: string;
   device: DeviceEntry | undefined;
+  /** Changes when access changed elsewhere in the app (a pairing removed from an alert): reload the lists. */
+  version?: number;
   onBack: () => void;
 }
 
-export function AccessView({ deviceId, device, onBack }: AccessViewProps) {
+export function AccessView({ deviceId, device, version = 0, onBack }: AccessViewProps) {
   const api = useApi();
   const [access, setAccess] = useState<AccessInfo>();
   const [users, setUsers] = useState<UserView[]>();
@@ -53,6 +56,14 @@ export function AccessView({ deviceId, device, onBack }: AccessViewProps) {
       active = false;
     };
   }, [api, deviceId, loadUsers]);
+
+  // Changed elsewhere (not on first show: the effect above loads then).
+  const [shownVersion, setShownVersion] = useState(version);
+  useEffect(() => {
+    if (version === shownVersion) return;
+    setShownVersion(version);
+    if (access?.canManageUsers) void loadUsers();
+  }, [version, shownVersion, access, loadUsers]);
 
   const blocked = device?.status === 'key-changed';
   return (
@@ -121,6 +132,7 @@ export function AccessView({ deviceId, device, onBack }: AccessViewProps) {
                   </div>
                   {users ? <UsersTable deviceId={deviceId} deviceName={name} users={users} me={access.me.username} roles={access.roles} onChanged={loadUsers} /> : <Spinner label="Loading users…" />}
                 </section>
+                <RecentPairings deviceId={deviceId} deviceName={name} version={version} onChanged={loadUsers} />
                 <InviteForm deviceId={deviceId} deviceName={name} roles={access.roles} onInvited={loadUsers} />
               </div>
             ) : null}

@@ -49,6 +49,8 @@ export function plainError(err: unknown, context: ErrorContext = 'general'): Pla
       if (context === 'video') return make('You are not allowed to watch this camera.');
       return make('You are not allowed to do that on this camera.');
     case 409:
+      if (/another pairing/i.test(detail)) return make('Another pairing happened since, so nothing was undone. Remove that user or key under Users on the camera\'s Access page.');
+      if (/no longer has that key/i.test(detail)) return make('Nothing to undo: that user or key was removed already.');
       if (/owner/i.test(detail)) return make('This camera already has an owner. Ask them to invite you: they can do it under "Manage access".');
       if (/taken|exists/i.test(detail)) return make('That name is already taken on this camera. Choose another one.');
       return make('That conflicts with what the camera already has (the name is taken, or the camera already has an owner).');

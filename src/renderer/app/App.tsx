@@ -5,6 +5,7 @@ import { AccessView } from '../access/AccessView';
 import { DevicesView } from '../devices/DevicesView';
 import { IdentityFooter, KeyProtectionWarning } from '../identity/IdentityFooter';
 import { isWatchable, LiveView } from '../live/LiveView';
+import { PairingAlerts } from '../pairing/PairingAlerts';
 import { PairingDialog, type PairingTarget } from '../pairing/PairingDialog';
 import { ApiProvider } from './api-context';
 import { NoticeProvider } from './notices';
@@ -30,6 +31,8 @@ function Shell({ api, disconnected }: { api: LancamApi; disconnected?: string | 
   const [pairing, setPairing] = useState<PairingTarget>();
   const [layoutLoaded, setLayoutLoaded] = useState(false);
   const [thumbnails, setThumbnails] = useState<Record<string, string>>({});
+  /** Bumped when a pairing is removed from an alert, so an open Access page shows it gone. */
+  const [accessVersion, setAccessVersion] = useState(0);
 
   useEffect(() => {
     api.identity().then(setIdentity, () => undefined);
@@ -106,6 +109,7 @@ function Shell({ api, disconnected }: { api: LancamApi; disconnected?: string | 
         </div>
       ) : null}
       <KeyProtectionWarning identity={identity} />
+      <PairingAlerts devices={devices} ownFingerprint={identity?.fingerprint} onRemoved={() => setAccessVersion((v) => v + 1)} />
 
       <main className="app-main" id="main">
         {view.name === 'devices' ? (
@@ -120,7 +124,7 @@ function Shell({ api, disconnected }: { api: LancamApi; disconnected?: string | 
             onAccess={(deviceId) => setView({ name: 'access', deviceId })}
           />
         ) : null}
-        {view.name === 'access' ? <AccessView deviceId={view.deviceId} device={devices.find((d) => d.deviceId === view.deviceId)} onBack={() => setView({ name: 'devices' })} /> : null}
+        {view.name === 'access' ? <AccessView deviceId={view.deviceId} device={devices.find((d) => d.deviceId === view.deviceId)} version={accessVersion} onBack={() => setView({ name: 'devices' })} /> : null}
         {/* Always mounted: switching pages does not tear down and restart every stream. */}
         <LiveView devices={devices} open={watching} onToggle={toggleWatch} onReorder={setWatching} onThumbnail={onThumbnail} active={view.name === 'live'} />
       </main>

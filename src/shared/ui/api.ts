@@ -100,12 +100,44 @@ export interface IdentityView {
   keyProtectionNote: string;
 }
 
+/** One pairing a camera made (its `GET /iam/pairing/recent`, `paired` event), for administrators. */
+export interface PairingRecordView {
+  deviceId: string;
+  /** ISO time of the pairing. */
+  at: string;
+  username: string;
+  role?: string;
+  /** The whole SHA-256 key fingerprint (64 hex digits) that paired. */
+  fingerprint: string;
+  /** The name the client gave its key, as it said (unchecked). */
+  fingerprintName?: string;
+  mode: PairingMode;
+  /** The address the pairing came from, as the camera saw it. */
+  remoteAddress: string;
+  /** The pairing created the user (undo removes the user), rather than adding a key to one (undo removes the key). */
+  createdUser: boolean;
+}
+
+/** A camera refused or doubts a local open pairing (`pairing-alert`), for administrators. */
+export interface PairingAlertView {
+  deviceId: string;
+  /** overlap: two or more keys tried in one window, nobody paired, window closed; late-attempt: a key tried after the window was used by another. */
+  reason: 'overlap' | 'late-attempt';
+  fingerprints: string[];
+  /** late-attempt: the key that did pair in that window. */
+  pairedFingerprint?: string;
+}
+
 /** Events pushed to the UI. */
 export interface LancamEvents {
   devices: DeviceEntry[];
   videoSignal: { sessionId: string; message: SignalingMessage };
   videoClosed: { sessionId: string; reason: string };
   pairingWindow: { deviceId: string; open: boolean; seconds: number };
+  /** A key paired with a camera this client administers. */
+  paired: PairingRecordView;
+  /** A camera this client administers refused or doubts a local open pairing. */
+  pairingAlert: PairingAlertView;
 }
 
 export type Unsubscribe = () => void;
@@ -139,12 +171,20 @@ export interface LancamApi {
   renameKey(deviceId: string, username: string, fingerprint: string, name: string): Promise<void>;
   /** Stores a `lancam-remote:` string (relay access), encrypted with this install's key. */
   addRemoteAccess(accessString: string): Promise<{ deviceId: string }>;
+  /** The pairings the camera made since it started, oldest first (administrators). */
+  recentPairings(deviceId: string): Promise<PairingRecordView[]>;
+  /**
+   * Undoes the camera's most recent pairing (removes the user it created, or the key it added), only
+   * while that is still the pairing with this key: another pairing since is refused (409), not undone.
+   */
+  undoLastPairing(deviceId: string, fingerprint: string): Promise<void>;
   on<E extends keyof LancamEvents>(event: E, listener: (data: LancamEvents[E]) => void): Unsubscribe;
 }
 
 const deviceId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'not a device id');
 /** A host name or an IPv4/IPv6 address, nothing that could be a URL or carry a path. */
 const hostSchema = z.string().min(1).max(253).regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]+)$/, 'not a host name or address');
+const keyFingerprint = z.string().regex(/^[0-9a-f]{64}$/, 'not a key fingerprint');
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a session id');
 
 export const pairRequestSchema = z.strictObject({
@@ -180,12 +220,14 @@ export const API_ARGUMENTS = {
   getLiveLayout: z.tuple([]),
   setLiveLayout: z.tuple([z.strictObject({ open: z.array(deviceId).max(64) })]),
   addDeviceByAddress: z.tuple([hostSchema, z.number().int().min(1).max(65535)]),
-  renameKey: z.tuple([deviceId, usernameSchema, z.string().regex(/^[0-9a-f]{64}$/, 'not a key fingerprint'), z.string().trim().min(1).max(64)]),
+  renameKey: z.tuple([deviceId, usernameSchema, keyFingerprint, z.string().trim().min(1).max(64)]),
+  recentPairings: z.tuple([deviceId]),
+  undoLastPairing: z.tuple([deviceId, keyFingerprint]),
 } as const;
 
 export type ApiMethod = keyof typeof API_ARGUMENTS;
 export const API_METHODS = Object.keys(API_ARGUMENTS) as ApiMethod[];
-export const API_EVENTS: (keyof LancamEvents)[] = ['devices', 'videoSignal', 'videoClosed', 'pairingWindow'];
+export const API_EVENTS: (keyof LancamEvents)[] = ['devices', 'videoSignal', 'videoClosed', 'pairingWindow', 'paired', 'pairingAlert'];
 
 /** Errors cross the bridge as {status, message}; the UI turns them into plain language. */
 export interface ApiErrorShape {
