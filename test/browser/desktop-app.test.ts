@@ -21,23 +21,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromiumInNetns } from '../helpers/chromium';
 import { createNetns, netnsUnavailable, type Netns } from '../helpers/netns';
 import { cleanupAll, onCleanup, REPO, runCli, startDevice, startUi, tempDir, type DeviceProcess } from '../helpers/processes';
+import { buildRenderer } from '../helpers/renderer-build';
 
 const SCREENS = path.join(REPO, 'test-artifacts', 'screens');
 // Six cameras share two cores with the rest of the machine: small, slow, 16:9.
 const VIDEO_ARGS = ['--size', '320x180', '--fps', '8'];
 const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const unavailable = await netnsUnavailable();
-
-async function buildRenderer(outDir: string): Promise<void> {
-  const { build } = await import('vite');
-  await build({
-    configFile: false,
-    root: path.join(REPO, 'src/renderer'),
-    base: './',
-    logLevel: 'error',
-    build: { outDir, emptyOutDir: true, reportCompressedSize: false, rollupOptions: { input: path.join(REPO, 'src/renderer/index.html') } },
-  });
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   const dialogOpen = (await page.locator('[role="dialog"]').count()) > 0;

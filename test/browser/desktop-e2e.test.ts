@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromiumInNetns } from '../helpers/chromium';
 import { createNetns, netnsUnavailable, type Netns } from '../helpers/netns';
 import { cleanupAll, onCleanup, REPO, startUi, tempDir } from '../helpers/processes';
+import { buildRenderer } from '../helpers/renderer-build';
 import { ensureDesktopBuilt } from '../desktop/harness/build';
 import { startMain } from '../desktop/harness/main-harness';
 import { runDesktopStory, startStoryCameras, type StoryCameras } from './desktop-story';
@@ -27,18 +28,6 @@ import { runDesktopStory, startStoryCameras, type StoryCameras } from './desktop
 const SCREENS = path.join(REPO, 'test-artifacts', 'screens');
 const unavailable = await netnsUnavailable();
 const wrongPassword: Record<string, string> = {};
-
-/** Builds the renderer (src/renderer, the same input electron-vite uses) into a fresh directory. */
-async function buildRenderer(outDir: string): Promise<void> {
-  const { build } = await import('vite');
-  await build({
-    configFile: false,
-    root: path.join(REPO, 'src/renderer'),
-    base: './',
-    logLevel: 'error',
-    build: { outDir, emptyOutDir: true, reportCompressedSize: false, rollupOptions: { input: path.join(REPO, 'src/renderer/index.html') } },
-  });
-}
 
 /** Chromium inside the namespace, with a fresh profile (one per user). */
 async function launchChromium(ns: Netns, colorScheme: 'light' | 'dark' = 'light'): Promise<BrowserContext> {

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import wrtc from '@roamhq/wrtc';
 import type { Logger } from '../../net/log';
+import { logSourceStatus } from './source-status';
 
 export interface RawFrame {
   width: number;
@@ -55,8 +56,7 @@ export class SharedCapture extends EventEmitter<CaptureEvents> {
       this.lastStatus = status;
       // A source that gave up is not running: the next viewer starts it again.
       if (status.state === 'failed') this.running = false;
-      const detail = status.retryInMs !== undefined ? ` (retry in ${Math.round(status.retryInMs / 1000)} s)` : '';
-      (status.state === 'failed' || status.state === 'retrying' ? log.warn : log.info)(`video source ${source.description}: ${status.state}: ${status.message}${detail}`);
+      logSourceStatus(log, source.description, status);
       this.emit('status', status);
     });
   }

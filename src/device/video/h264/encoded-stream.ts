@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../../net/log';
 import type { SourceStatus } from '../capture';
+import { logSourceStatus } from '../source-status';
 import { createFfmpegSource } from '../ffmpeg-source';
 import { PatternSource } from '../pattern-source';
 import { MAX_ACCESS_UNIT_BYTES, nalTypes, type AccessUnit } from './annexb';
@@ -264,8 +265,7 @@ export class SharedEncodedStream extends EventEmitter<SharedEncodedStreamEvents>
     source.on('status', (status) => {
       this.lastStatus = status;
       if (status.state === 'failed') this.running = false;
-      const detail = status.retryInMs !== undefined ? ` (retry in ${Math.round(status.retryInMs / 1000)} s)` : '';
-      (status.state === 'failed' || status.state === 'retrying' ? log.warn : log.info)(`video source ${source.description}: ${status.state}: ${status.message}${detail}`);
+      logSourceStatus(log, source.description, status);
       this.emit('status', status);
     });
   }
