@@ -18,6 +18,7 @@ import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-w
 import { DEFAULT_PROOF_LIFETIME_MS } from '../pairing/password-proof';
 import { DEFAULT_LOCAL_OPEN_TIMING } from '../pairing/local-open-guard';
 import { escapeTerminalText, hasControlCharacters } from '../../shared/terminal-text';
+import { DEFAULT_SERVICE_USER, installService } from './install-service';
 
 interface RunOptions {
   stateDir: string;
@@ -128,6 +129,40 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
       const answer = await sendControlCommand(opts.stateDir, { command: 'unpair-last' });
       if (!answer.ok) throw new Error(answer.error);
       process.stdout.write(`${escapeTerminalText(String(answer.done))}\n`);
+    });
+
+  program
+    .command('install-service')
+    .description('run this camera unattended: write the hardened systemd unit (its own system user, read-only system, state in /var/lib/lancam-device), create the user, and print the systemctl commands')
+    .argument('[run-options...]', 'options for lancam-device run, after --, e.g. -- --source /dev/video0 --video-stack h264')
+    .option('--root <dir>', 'write under this directory instead of / (try it without touching this machine)')
+    .option('--user <name>', 'the service\'s system user (created if missing)', DEFAULT_SERVICE_USER)
+    .option('--enable', 'also run the systemctl commands (enable and start; under --root: enable only)')
+    .action(async (runArgs: string[], opts: { root?: string; user: string; enable?: boolean }) => {
+      const runCommand = program.commands.find((c) => c.name() === 'run');
+      const known = new Map<string, boolean>();
+      for (const o of runCommand?.options ?? []) {
+        const takesValue = o.required || o.optional;
+        if (o.long) known.set(o.long, takesValue);
+        if (o.short) known.set(o.short, takesValue);
+      }
+      const result = await installService({ root: opts.root, user: opts.user, enable: Boolean(opts.enable), runArgs, knownRunOptions: known });
+      const lines = [
+        `wrote ${result.unitPath}`,
+        `wrote ${result.sysusersPath}`,
+        result.userCreated ? `created the system user "${opts.user}"` : `the system user "${opts.user}" exists already`,
+        ...result.notes.map((n) => `note: ${n}`),
+        ...(result.ran ? [`ran: ${result.commands.join('; ')}`] : ['now run:', ...result.commands.map((c) => `  ${c}`)]),
+        ...(opts.root === undefined
+          ? [
+              'then:',
+              '  journalctl -u lancam-device -f                   # its log: device id, fingerprint, pairings',
+              '  systemctl kill -s SIGUSR1 lancam-device          # the pairing button (opens the window)',
+              `  sudo -u ${opts.user} lancam-device unpair-last --state-dir /var/lib/lancam-device   # undo the last pairing`,
+            ]
+          : []),
+      ];
+      process.stdout.write(`${lines.map((l) => escapeTerminalText(l)).join('\n')}\n`);
     });
 
   try {
