@@ -135,7 +135,8 @@ export async function undoLastPairing(session: DeviceSession, fingerprint: strin
   const last = (await recentPairings(session)).at(-1);
   if (!last) throw new CompanionError(404, 'the camera made no pairing since it started (restarted?); remove the user under Users instead');
   if (last.Fingerprint !== fingerprint) throw new CompanionError(409, `another pairing ("${last.Username}") happened since; nothing was undone. Remove the user or key under Users instead`);
-  await session.call('DELETE', '/iam/pairing/recent/last', undefined);
+  // The camera checks it again as it undoes (a pairing in between gets 409, not removed).
+  await session.call('DELETE', '/iam/pairing/recent/last', { Fingerprint: fingerprint });
   return last;
 }
 

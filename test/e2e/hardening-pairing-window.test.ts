@@ -130,8 +130,8 @@ describe('item 2: the pairing window', () => {
     await deviceCommand(device, 'pair-window', '--seconds', '60');
     const bobAgain = await deviceClient(device, { localAddress: '127.0.0.5', identity: bob.identity });
     expect((await bobAgain.call('POST', '/iam/pairing/local-open', { Username: 'bob' })).status).toBe(201);
-    // An administrator can undo the last pairing over the API as well.
-    expect((await admin.call('DELETE', '/iam/pairing/recent/last')).status).toBe(202);
+    // An administrator can undo the last pairing over the API as well, naming the key he saw.
+    expect((await admin.call('DELETE', '/iam/pairing/recent/last', { Fingerprint: bobAgain.identity.fingerprint })).status).toBe(202);
     expect(((await admin.call('GET', '/iam/users')).body as string[]).sort()).toEqual(['admin']);
   });
 
@@ -148,10 +148,53 @@ describe('item 2: the pairing window', () => {
     expect(list.stdout).toContain('"eve" (Guest) by local-open from 127.0.0.77');
     expect(list.stdout).toContain(`key  ${groupFingerprint(eve.identity.fingerprint)}  "kitchen tablet"`);
     expect(list.stdout).toContain('--undo-last');
-    const undo = await runCli(['pairings', '--address', address, '--undo-last'], { home });
+    expect(list.stdout).toContain(`--undo-last ${eve.identity.fingerprint}`);
+    // Naming another key (grouped, as people copy it) undoes nothing.
+    const wrong = await runCli(['pairings', '--address', address, '--undo-last', groupFingerprint(device.fingerprint)], { home });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('the last pairing is no longer that key: "eve" paired');
+    expect((await eve.call('GET', '/iam/me')).status).toBe(205);
+    const bad = await runCli(['pairings', '--address', address, '--undo-last', 'eve'], { home });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--undo-last takes the key\'s 64 hex characters');
+    const undo = await runCli(['pairings', '--address', address, '--undo-last', groupFingerprint(eve.identity.fingerprint)], { home });
     expect(undo.code, undo.stderr).toBe(0);
     expect(undo.stdout).toContain('Undone.');
     expect(undo.stdout).not.toContain('"eve"');
     expect((await eve.call('GET', '/iam/me')).status).toBe(404);
+  });
+
+  it('the undo names the key the administrator saw: a pairing made in between is not removed in its place (race)', async () => {
+    const device = await startDevice({ mdns: false, args: ['--pairing-settle', '0.3'] });
+    const admin = await adminOf(device);
+    await deviceCommand(device, 'pair-window', '--seconds', '60');
+    const eve = await deviceClient(device, { localAddress: '127.0.0.77' });
+    expect((await eve.call('POST', '/iam/pairing/local-open', { Username: 'eve' })).status).toBe(201);
+    // The administrator's desktop reads the recent pairings and shows eve's key...
+    const seen = (await admin.call('GET', '/iam/pairing/recent')).body as { Fingerprint: string; Username: string }[];
+    expect(seen.at(-1)).toMatchObject({ Username: 'eve', Fingerprint: eve.identity.fingerprint });
+    // ...and before he presses Remove, bob pairs (the person he was expecting).
+    await sleep(3500);
+    await deviceCommand(device, 'pair-window', '--seconds', '60');
+    const bob = await deviceClient(device, { localAddress: '127.0.0.5' });
+    expect((await bob.call('POST', '/iam/pairing/local-open', { Username: 'bob' })).status).toBe(201);
+    // Remove (of eve's key) arrives now: refused, bob stays, eve stays, both keep working.
+    const late = await admin.call('DELETE', '/iam/pairing/recent/last', { Fingerprint: eve.identity.fingerprint });
+    expect(late.status).toBe(409);
+    expect(JSON.stringify(late.body)).toContain('the last pairing is no longer that key: \\"bob\\" paired');
+    expect(((await admin.call('GET', '/iam/users')).body as string[]).sort()).toEqual(['admin', 'bob', 'eve']);
+    expect((await bob.call('GET', '/iam/me')).status).toBe(205);
+    expect((await eve.call('GET', '/iam/me')).status).toBe(205);
+    // No key named, or not a fingerprint: 400, nothing removed.
+    expect((await admin.call('DELETE', '/iam/pairing/recent/last')).status).toBe(400);
+    expect((await admin.call('DELETE', '/iam/pairing/recent/last', { Fingerprint: 'bob' })).status).toBe(400);
+    expect((await admin.call('DELETE', '/iam/pairing/recent/last', { Fingerprint: bob.identity.fingerprint, Extra: 1 })).status).toBe(400);
+    // A guest cannot undo at all.
+    expect((await bob.call('DELETE', '/iam/pairing/recent/last', { Fingerprint: bob.identity.fingerprint })).status).toBe(403);
+    expect(((await admin.call('GET', '/iam/users')).body as string[]).sort()).toEqual(['admin', 'bob', 'eve']);
+    // The key that is last is removed when named.
+    expect((await admin.call('DELETE', '/iam/pairing/recent/last', { Fingerprint: bob.identity.fingerprint })).status).toBe(202);
+    expect(((await admin.call('GET', '/iam/users')).body as string[]).sort()).toEqual(['admin', 'eve']);
+    expect((await eve.call('GET', '/iam/me')).status).toBe(205);
   });
 });

@@ -264,11 +264,18 @@ function buildProgram(setJson: (json: boolean) => void): Command {
   });
 
   deviceCommand('pairings', 'the pairings a camera made since it started: who, how, from where, and the whole key (administrators)')
-    .option('--undo-last', 'remove what the most recent pairing added (the user it created, or the key it added)')
-    .action(async (device: string | undefined, opts: DeviceOptions & { undoLast?: boolean }) => {
+    .option('--undo-last [fingerprint]', 'remove what the most recent pairing added (the user it created, or the key it added), only while it is still the pairing of this key (64 hex or grouped; default: the last key listed now)')
+    .action(async (device: string | undefined, opts: DeviceOptions & { undoLast?: boolean | string }) => {
       const ctx = await context();
       await withSession(ctx, device, opts, async (session) => {
-        if (opts.undoLast) await session.call('DELETE', '/iam/pairing/recent/last', undefined);
+        if (opts.undoLast !== undefined && opts.undoLast !== false) {
+          // The camera removes the last pairing only while it is this key: one made in between is kept.
+          let expected = typeof opts.undoLast === 'string' ? opts.undoLast.replace(/[\s:]/g, '').toLowerCase() : undefined;
+          if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) throw new CompanionError('bad-fingerprint', `--undo-last takes the key's 64 hex characters (grouped is fine), not "${String(opts.undoLast)}"`);
+          expected ??= (await session.call('GET', '/iam/pairing/recent', undefined, z.array(pairingRecordSchema))).at(-1)?.Fingerprint;
+          if (expected === undefined) throw new CompanionError(404, 'the camera made no pairing since it started (restarted?); remove the user with lancam user rm instead');
+          await session.call('DELETE', '/iam/pairing/recent/last', { Fingerprint: expected });
+        }
         const recent = await session.call('GET', '/iam/pairing/recent', undefined, z.array(pairingRecordSchema));
         const lines = recent.map((r) =>
           [
@@ -276,7 +283,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
             `  key  ${groupFingerprint(r.Fingerprint)}${r.FingerprintName !== undefined ? `  "${r.FingerprintName}"` : ''}`,
           ].join('\n'),
         );
-        const hint = recent.length > 0 && recent.at(-1)!.Mode !== 'local-initial' ? `\nNot who you expected? Undo the last one: lancam pairings ${device ?? `--address ${opts.address ?? ''}`} --undo-last` : '';
+        const hint = recent.length > 0 && recent.at(-1)!.Mode !== 'local-initial' ? `\nNot who you expected? Undo the last one: lancam pairings ${device ?? `--address ${opts.address ?? ''}`} --undo-last ${recent.at(-1)!.Fingerprint}` : '';
         ctx.out.result(`${opts.undoLast ? 'Undone.\n' : ''}${recent.length === 0 ? 'No pairings since the camera started.' : lines.join('\n')}${hint}`, recent);
       });
     });

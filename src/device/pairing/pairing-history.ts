@@ -8,7 +8,8 @@ import { groupFingerprint } from '../../shared/fingerprint';
 import { IamActions } from '../../shared/iam/actions';
 import type { PairingRecord } from '../../shared/protocol/iam-api';
 import { Status } from '../../shared/protocol/status';
-import { requireAction, type DeviceCore, type RequestContext } from '../request-context';
+import { parseBody, requireAction, type DeviceCore, type RequestContext } from '../request-context';
+import { undoLastPairingBody } from '../../shared/protocol/iam-api';
 
 const KEEP = 16;
 
@@ -64,10 +65,17 @@ export function registerPairingHistoryRoutes(router: RpcRouter<RequestContext>, 
     requireAction(core, ctx, IamActions.ListUsers);
     return { status: Status.Content, body: [...history.recent] };
   });
-  router.on('DELETE', '/iam/pairing/recent/last', async (_p, _b, ctx) => {
+  // The body names the key the administrator saw ({Fingerprint}): a pairing that happened since
+  // (perhaps the one the person meant) is never removed in its place.
+  router.on('DELETE', '/iam/pairing/recent/last', async (_p, body, ctx) => {
     requireAction(core, ctx, IamActions.DeleteUser);
+    if (body === undefined || body === null) throw new RouteError(Status.BadRequest, 'fingerprint-required', 'name the key you mean to remove: {"Fingerprint": "<64 hex>"} (the last pairing\'s key, as you saw it)');
+    const { Fingerprint: expected } = parseBody(undoLastPairingBody, body);
     const last = history.last;
     if (!last) throw new RouteError(Status.NotFound, 'no-pairing', 'no pairing since the camera started');
+    if (last.Fingerprint !== expected) {
+      throw new RouteError(Status.Conflict, 'not-last-pairing', `the last pairing is no longer that key: "${last.Username}" paired ${groupFingerprint(last.Fingerprint).slice(0, 19)}… since; nothing was undone. Remove the user or key under Users instead`);
+    }
     try {
       await undoPairing(core, last);
     } catch (err) {

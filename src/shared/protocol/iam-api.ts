@@ -35,7 +35,7 @@
  *   POST   /iam/pairing/password-open   {Username, FingerprintName?} 201 | 401 | 403 | 409
  *   POST   /iam/pairing/password-invite {FingerprintName?}          201 | 401 | 403
  *   GET    /iam/pairing/recent                        205 PairingRecord[] (administrators)
- *   DELETE /iam/pairing/recent/last                   202 (undo the last pairing) | 404 | 409
+ *   DELETE /iam/pairing/recent/last {Fingerprint}     202 (undo the last pairing, if it is that key) | 400 | 404 | 409
  *
  * Binary values (SPAKE2 points and MACs) are base64url strings.
  */
@@ -93,6 +93,8 @@ export const iamUserViewSchema = z.object({
 export type IamUserView = z.infer<typeof iamUserViewSchema>;
 
 export const createUserBody = z.strictObject({ Username: usernameSchema });
+/** DELETE /iam/pairing/recent/last: the key the administrator saw (lancam's own route, not Nabto's). */
+export const undoLastPairingBody = z.strictObject({ Fingerprint: fingerprintSchema });
 export const createRemoteSecretBody = z.strictObject({ Name: fingerprintNameSchema.optional() });
 export const remoteSecretIssuedSchema = z.object({ Kid: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), Secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/), DeviceId: z.string(), Fingerprint: fingerprintSchema });
 export type RemoteSecretIssued = z.infer<typeof remoteSecretIssuedSchema>;
