@@ -18,10 +18,17 @@ export interface TurnConfig {
 }
 
 /**
- * coturn re-checks the credentials' expiry whenever a client refreshes its allocation, so a
- * stream cannot outlive them: a day, as the TURN REST API draft suggests (operators may shorten it).
+ * Five minutes. coturn (use-auth-secret) checks a REST credential's expiry only when it derives
+ * the key for a new allocation (an Allocate on a new 5-tuple); the Refresh, CreatePermission and
+ * ChannelBind requests of an allocation that exists use the key kept with it (coturn issues
+ * #774/#1204; seen in coturn 4.6's verbose log, test/e2e/relay-turn.test.ts). So a session lives
+ * on past its credential's expiry, while a credential that leaked or was kept is good for at most
+ * this long to open an allocation. Every new session asks the relay again (video-service.ts
+ * `setup` -> relay-link `extraIceServers`), so nothing needs to last longer than the setup.
  */
-export const DEFAULT_TURN_TTL_SECONDS = 86_400;
+export const DEFAULT_TURN_TTL_SECONDS = 300;
+/** Lowest `--turn-ttl`: enough for one session setup (tests use it to see expiry happen). */
+export const MIN_TURN_TTL_SECONDS = 5;
 export const MAX_TURN_URLS = 8;
 const TURN_URL_RE = /^turns?:[^\s]{1,500}$/;
 const TURN_USER_RE = /^[a-z0-9_.-]{1,64}$/;
@@ -52,6 +59,6 @@ export function validateTurnConfig(config: TurnConfig): TurnConfig {
   if (config.urls.length > MAX_TURN_URLS) throw new Error(`at most ${MAX_TURN_URLS} --turn-url`);
   for (const url of config.urls) if (!TURN_URL_RE.test(url)) throw new Error(`--turn-url must be a turn: or turns: URL, not "${url}"`);
   if (config.secret.length === 0) throw new Error('the TURN secret is empty');
-  if (!Number.isInteger(config.ttlSeconds) || config.ttlSeconds < 60 || config.ttlSeconds > 86_400) throw new Error('--turn-ttl must be a whole number of seconds from 60 to 86400');
+  if (!Number.isInteger(config.ttlSeconds) || config.ttlSeconds < MIN_TURN_TTL_SECONDS || config.ttlSeconds > 86_400) throw new Error(`--turn-ttl must be a whole number of seconds from ${MIN_TURN_TTL_SECONDS} to 86400`);
   return config;
 }

@@ -5,7 +5,7 @@
  * credentials the relay hands out, which expire.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -168,7 +168,7 @@ describe('signaling through lancam-relay (loopback)', () => {
 describe.skipIf(unavailable !== undefined)(`TURN through coturn when the direct path is blocked${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   const TURN_SECRET = randomBytes(24).toString('hex');
 
-  async function startCoturn(middle: Netns, relayIp: string, listen: string[]): Promise<void> {
+  async function startCoturn(middle: Netns, relayIp: string, listen: string[], extra: string[] = []): Promise<(() => string) & { lines: () => { at: number; line: string }[] }> {
     const dir = await tempDir('lancam-coturn-');
     const args = [
       ...middle.wrap,
@@ -192,14 +192,24 @@ describe.skipIf(unavailable !== undefined)(`TURN through coturn when the direct 
       '--simple-log',
       `--pidfile=${path.join(dir, 'turn.pid')}`,
       `--db=${path.join(dir, 'turndb')}`,
+      ...extra,
     ];
     const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const timed: { at: number; line: string }[] = [];
     onCleanup(async () => void child.kill('SIGKILL'));
     let log = '';
-    child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    let partial = '';
+    child.stdout.on('data', (d: Buffer) => {
+      log += d.toString();
+      // Each line with the wall clock (unix seconds) at which it arrived.
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const line of parts) timed.push({ at: Date.now() / 1000, line });
+    });
     // coturn says nothing when its listeners are up; its servers are created right after.
     await expect.poll(() => log, { timeout: 10_000 }).toMatch(/Total General servers/);
     await new Promise((r) => setTimeout(r, 300));
+    return Object.assign(() => log, { lines: () => timed });
   }
 
   it('media flows through coturn with the relay\'s short-lived credentials; expired ones are refused', async () => {
@@ -252,4 +262,70 @@ describe.skipIf(unavailable !== undefined)(`TURN through coturn when the direct 
     const wrong = turnCredentials('not-the-secret', 'bob', 60, [turnUrl]);
     expect(wrong.credential).not.toBe(turnCredentials(TURN_SECRET, 'bob', 60, [turnUrl]).credential);
   }, 120_000);
+
+  for (const stack of ['vp8', 'h264'] as const) {
+    it(`item 12 (${stack}): a session outlives its short credential (its allocation is refreshed after expiry), an expired credential opens no allocation, and every session gets fresh ones`, async () => {
+      const net = await threeHosts();
+      // Allocations are granted 30 s (the client refreshes them half way), credentials 5 s: the
+      // refresh is made with a credential that has expired.
+      const coturnLog = await startCoturn(net.middle, net.middleForCamera, [net.middleForCamera, net.middleForViewer], ['--verbose', '--max-allocate-lifetime=30']);
+      const turnUrl = `turn:${net.middleForCamera}:3478?transport=udp`;
+      const relay = await startRelay(['--host', '0.0.0.0', '--turn-url', turnUrl, '--turn-secret', TURN_SECRET, '--turn-ttl', '5'], net.middle.wrap);
+      const relayUrl = `wss://${net.middleForCamera}:${relay.port}`;
+      // vp8: both ends signal only relayed candidates. h264: a single --ice-address that is not the
+      // camera's own makes node-datachannel abort ("Failed to gather local ICE candidates"), and the
+      // CLI's H.264 viewer uses no TURN: the camera relays, the viewer offers its own address (which
+      // the camera cannot reach directly: only coturn's relayed packets get through; the camera
+      // takes remote candidates only on its --ice-address list, so that address is on it).
+      const cameraIce = stack === 'vp8' ? [net.middleForCamera] : [net.cameraAddress, net.middleForCamera, net.viewerAddress];
+      const viewerIce = stack === 'vp8' ? [net.middleForCamera] : [net.viewerAddress, net.middleForCamera];
+      const device = await startDevice({ wrap: net.camera.wrap, mdns: false, args: ['--video-stack', stack, ...cameraIce.flatMap((a) => ['--ice-address', a]), '--relay', relayUrl, '--relay-fingerprint', relay.fingerprint] });
+      await expect.poll(() => device.stderr(), { timeout: 15_000 }).toContain('relay: registered');
+      const { bob } = await bobWithRemoteAccess(device, relayUrl, relay.fingerprint, net.camera.wrap);
+
+      const watch = (seconds: number) => runCli(['--json', ...viewerIce.flatMap((a) => ['--ice-address', a]), 'watch', device.deviceId, '--via-relay', '--seconds', String(seconds)], { home: bob, wrap: net.viewer.wrap, timeoutMs: 40_000 + seconds * 1000 });
+      const first = await watch(25);
+      expect(first.code, first.stdout + first.stderr + device.stderr().slice(-3000) + coturnLog().slice(-2000)).toBe(0);
+      const stats = first.json<WatchResult>();
+      console.log(`${stack}, 25 s through TURN with 5 s credentials: ${JSON.stringify(stats)}`);
+      // Frames kept coming the whole 25 s (the allocation dying at 10 s would end the session, or leave < 12 fps on average).
+      expect(stats.fps).toBeGreaterThan(15);
+
+      // The credentials of that session, as coturn saw them (`<expiry>:bob`).
+      const users = (log: string) => [...new Set([...log.matchAll(/user(?:name)?=? ?<(\d+):bob>/g)].map((m) => Number(m[1])))];
+      const firstUsers = users(coturnLog());
+      expect(firstUsers.length, coturnLog().slice(-3000)).toBeGreaterThan(0);
+      for (const e of firstUsers) expect(e).toBeLessThan(Date.now() / 1000 - 10);
+      const expiry = Math.max(...firstUsers);
+      // coturn refreshed bob's allocation with success after the credential it was made with had expired.
+      const refreshed = coturnLog.lines().filter((l) => /user <\d+:bob>: incoming packet REFRESH processed, success/.test(l.line));
+      const expiredAt = (line: string) => Number(/<(\d+):bob>/.exec(line)![1]);
+      console.log(`coturn refreshes: ${refreshed.map((l) => `${(l.at - expiredAt(l.line)).toFixed(1)} s after expiry`).join(', ') || 'none'}`);
+      expect(refreshed.some((l) => l.at > expiredAt(l.line) + 1), coturnLog().slice(-3000)).toBe(true);
+      expect(coturnLog()).not.toMatch(/REFRESH processed, error/);
+
+      // (b) That very credential (coturn's form, computed with the relay's secret) opens no new allocation.
+      const probeScript = path.join(REPO, 'test/helpers/turn-probe.mjs');
+      const username = `${expiry}:bob`;
+      const credential = createHmac('sha1', TURN_SECRET).update(username).digest('base64');
+      const probe = await new Promise<string>((resolve, reject) => {
+        const [cmd, args] = nodeCommand(probeScript, [JSON.stringify({ urls: turnUrl, username, credential })], net.viewer.wrap);
+        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.once('exit', () => resolve(out));
+        child.once('error', reject);
+      });
+      expect((JSON.parse(probe.trim().split('\n').pop()!) as { relay: boolean }).relay).toBe(false);
+
+      // (c) A new session after the first one's credential expired: fresh credentials, allocated again.
+      const before = firstUsers.length;
+      const second = await watch(3);
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      expect(second.json<WatchResult>().fps).toBeGreaterThan(15);
+      const secondUsers = users(coturnLog()).slice(before);
+      expect(secondUsers.length).toBeGreaterThan(0);
+      for (const e of secondUsers) expect(e).toBeGreaterThan(expiry);
+    }, 180_000);
+  }
 });

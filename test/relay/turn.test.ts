@@ -1,7 +1,7 @@
 // TURN credentials in coturn's REST-API form: `<expiry>:<user>` / base64(HMAC-SHA1(secret, username)).
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { iceServersFor, turnCredentials, validateTurnConfig } from '../../src/relay/turn';
+import { DEFAULT_TURN_TTL_SECONDS, iceServersFor, turnCredentials, validateTurnConfig } from '../../src/relay/turn';
 
 describe('turnCredentials', () => {
   const now = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
@@ -47,7 +47,9 @@ describe('turnCredentials', () => {
   it('validateTurnConfig checks URLs, secret and ttl', () => {
     expect(() => validateTurnConfig({ urls: ['http://x'], secret: 'k', ttlSeconds: 600 })).toThrow(/turn: or turns:/);
     expect(() => validateTurnConfig({ urls: ['turn:x'], secret: '', ttlSeconds: 600 })).toThrow(/empty/);
-    expect(() => validateTurnConfig({ urls: ['turn:x'], secret: 'k', ttlSeconds: 5 })).toThrow(/turn-ttl/);
+    expect(() => validateTurnConfig({ urls: ['turn:x'], secret: 'k', ttlSeconds: 4 })).toThrow(/turn-ttl must be a whole number of seconds from 5 to 86400/);
+    expect(validateTurnConfig({ urls: ['turn:x'], secret: 'k', ttlSeconds: 5 }).ttlSeconds).toBe(5);
+    expect(DEFAULT_TURN_TTL_SECONDS).toBe(300);
     expect(() => validateTurnConfig({ urls: Array(9).fill('turn:x'), secret: 'k', ttlSeconds: 600 })).toThrow(/at most/);
     expect(validateTurnConfig({ urls: ['turns:relay.example:5349'], secret: 'k', ttlSeconds: 600 }).urls).toHaveLength(1);
   });

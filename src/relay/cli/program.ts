@@ -60,7 +60,7 @@ export async function runRelayCli(argv: string[]): Promise<number> {
     .option('--turn-url <url>', 'TURN server handed to cameras, e.g. turn:relay.example:3478?transport=udp (repeatable)', collect, [])
     .option('--turn-secret <secret>', "the TURN server's static-auth-secret (coturn use-auth-secret); prefer --turn-secret-file")
     .option('--turn-secret-file <file>', 'read the TURN secret from this file ("-" = standard input); or set $LANCAM_TURN_SECRET')
-    .option('--turn-ttl <seconds>', 'lifetime of the TURN credentials handed out', String(DEFAULT_TURN_TTL_SECONDS))
+    .option('--turn-ttl <seconds>', 'lifetime of the TURN credentials handed out for each new session (coturn checks it when an allocation is made; a running session keeps its allocation)', String(DEFAULT_TURN_TTL_SECONDS))
     .option('--max-channels-per-device <n>', 'client channels open at once per camera', String(DEFAULT_RELAY_LIMITS.maxChannelsPerDevice))
     .option('--channel-verify-timeout <seconds>', 'a client channel must carry a message the camera verified within this, or it is closed', String(DEFAULT_RELAY_LIMITS.channelVerifyTimeoutMs / 1000))
     .option('--max-unverified-channels-per-source <n>', 'channels without a verified message from one source address (IPv6: /64)', String(DEFAULT_RELAY_LIMITS.maxUnverifiedChannelsPerSource))
