@@ -442,6 +442,13 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     this.devices.set(entry.fingerprint, entry);
     conn.device = entry;
     conn.role = 'device';
+    // A camera's one connection carries the answers to up to maxChannelsPerDevice clients, each
+    // limited as above: it gets their budgets together, so a client making the camera talk (a
+    // flood of first messages) cannot get the camera's frames to everyone else dropped, or the
+    // camera cut for "rate limit exceeded repeatedly".
+    const share = Math.max(1, this.limits.maxChannelsPerDevice);
+    conn.messages = new TokenBucket(this.limits.messagesPerSecond * share, this.limits.messageBurst * share);
+    conn.bytes = new TokenBucket(this.limits.bytesPerSecond * share, this.limits.byteBurst * share);
     clearTimeout(conn.handshakeTimer);
     this.send(conn, { type: 'device-ready' });
     this.log.info(`camera ${entry.deviceId} (${entry.fingerprint.slice(0, 16)}…) registered from ${conn.address}`);
