@@ -162,6 +162,10 @@ describe('item 2: the pairing window', () => {
     expect(undo.stdout).toContain('Undone.');
     expect(undo.stdout).not.toContain('"eve"');
     expect((await eve.call('GET', '/iam/me')).status).toBe(404);
+    // Bare --undo-last names the last key it reads (now the owner's own first pairing, which the camera keeps).
+    const bare = await runCli(['pairings', '--address', address, '--undo-last'], { home });
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toContain('the owner\'s first pairing (local initial) is not undone this way');
   });
 
   it('the undo names the key the administrator saw: a pairing made in between is not removed in its place (race)', async () => {
