@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderUnit, quoteUnitWord } from '../../src/device/cli/install-service';
-import { cleanupAll, DEVICE_BIN, REPO, tempDir } from '../helpers/processes';
+import { cleanupAll, DEVICE_BIN, REPO, runCli, startDevice, tempDir } from '../helpers/processes';
 
 const exec = promisify(execFile);
 afterEach(cleanupAll);
@@ -150,4 +150,27 @@ describe('lancam-device install-service', () => {
     expect(notes.join()).toContain('/home/pi/lancam');
     expect(quoteUnitWord('a b$c\\"')).toBe('"a b$$c\\\\\\""');
   });
+
+  it('the daemon works with the unit\'s core restrictions: its own unprivileged user, no capabilities, no new privileges', async () => {
+    // No systemd runs here, so the unit itself cannot be started; setpriv applies what matters most
+    // (User=, CapabilityBoundingSet= empty, NoNewPrivileges=) to a real lancam-device.
+    const stateDir = await tempDir('lancam-service-state-');
+    await fs.chown(stateDir, 65534, 65534);
+    await fs.chmod(stateDir, 0o700);
+    const device = await startDevice({ stateDir, mdns: false, args: ['--ice-address', '127.0.0.1'], wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all'] });
+    const status = await fs.readFile(`/proc/${device.process.pid}/status`, 'utf8');
+    expect(status).toMatch(/^Uid:\s+65534\s/m);
+    expect(status).toMatch(/^CapBnd:\s+0+$/m);
+    expect(status).toMatch(/^CapEff:\s+0+$/m);
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    // The owner pairs and watches; the pairing button works over the control socket as that user.
+    const home = await tempDir('lancam-owner-');
+    expect((await runCli(['pair', '--address', `127.0.0.1:${device.port}`], { home })).code).toBe(0);
+    const watched = await runCli(['--json', '--ice-address', '127.0.0.1', 'watch', '--address', `127.0.0.1:${device.port}`, '--seconds', '2'], { home, timeoutMs: 40_000 });
+    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    expect(watched.json<{ fps: number }>().fps).toBeGreaterThan(10);
+    const button = await cli(['pair-window', '--state-dir', stateDir, '--seconds', '5'], 65534);
+    expect(button.code, button.stderr).toBe(0);
+    expect(button.stdout).toContain('pairing window open for 5 s');
+  }, 90_000);
 });
