@@ -4,6 +4,8 @@
  * The relay is not trusted: every message is a JWT signed with the shared secret of one IAM user
  * (resolved from its kid), checked for sequence and nonces; the first failure ends the channel.
  */
+import { decodeProtectedHeader } from 'jose';
+import { SourceLog } from '../../net/log';
 import { RouteError } from '../../net/rpc-router';
 import { NonceCache, SignedSignalingDevice, SignedSignalingError } from '../../net/signed-signaling';
 import { connectDeviceToRelay, type DeviceRelayConnection } from '../../relay/relay-client';
@@ -93,7 +95,9 @@ class RelayEndpoint implements SignalingEndpoint {
       if (first) this.link.connection?.channelVerified(this.channel);
     } catch (err) {
       const code = err instanceof SignedSignalingError ? err.code : 'error';
-      this.link.context.log.warn(`relay channel ${this.channel}: refused a message (${code}): ${(err as Error).message}; ending the channel`);
+      // Per claimed kid and in all, rate-limited and summed up: a flood of refused first messages
+      // (a secret holder out of his replay share, forged tokens) keeps the log readable.
+      this.link.refusals.info(refusalSource(token, (kid) => this.link.context.iam.remoteSecret(kid) !== undefined), `relay channel ${this.channel}: refused a message (${code}): ${(err as Error).message}; ending the channel`);
       this.link.connection?.closeChannel(this.channel);
       this.close();
       return;
@@ -115,11 +119,15 @@ export class RelayLink {
   connection: DeviceRelayConnection | undefined;
   private readonly endpoints = new Map<string, RelayEndpoint>();
   private readonly replayCache = new NonceCache();
+  /** Refused relay messages, logged per claimed kid (see RelayEndpoint.handle). */
+  readonly refusals: SourceLog;
 
   constructor(
     readonly context: LinkContext,
     private readonly options: RelayLinkOptions,
-  ) {}
+  ) {
+    this.refusals = new SourceLog(context.log);
+  }
 
   start(): void {
     const connection = connectDeviceToRelay({
@@ -145,9 +153,24 @@ export class RelayLink {
   }
 
   stop(): void {
+    this.refusals.close();
     for (const endpoint of this.endpoints.values()) endpoint.close();
     this.endpoints.clear();
     this.connection?.close();
     this.connection = undefined;
+  }
+}
+
+/**
+ * Who a refused message claims to come from, for the log's rate limit: a kid this camera issued
+ * (unverified: the message was refused), or one bucket for everything else (forged kids cannot
+ * make one bucket each).
+ */
+function refusalSource(token: SignedMessage, known: (kid: string) => boolean): string {
+  try {
+    const kid = decodeProtectedHeader(token.jwt).kid;
+    return typeof kid === 'string' && known(kid) ? `relay kid ${kid.slice(0, 12)}` : 'relay (no known kid)';
+  } catch {
+    return 'relay (no known kid)';
   }
 }
