@@ -25,6 +25,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'chromium', load: () => import('./chromium'), timeoutMs: 180_000 },
   { name: 'pairing', load: () => import('./pairing') },
   { name: 'streams', load: () => import('./streams'), timeoutMs: 480_000 },
+  { name: 'streams-chromium', load: () => import('./streams-chromium'), timeoutMs: 300_000 },
 ];
 
 /** A benchmark that runs longer than this is abandoned (and its cleanups run). */

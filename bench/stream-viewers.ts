@@ -4,7 +4,9 @@
  * complete frames (RTP marker bit with no sequence gap since the previous one) without decoding
  * anything, so the server is what is measured.
  *
- *   stream-viewers.ts lancam <host> <port>   pairs as the camera's admin (local-initial), opens one
+ *   stream-viewers.ts lancam <host> <port> [home]
+ *                                            pairs as the camera's admin (local-initial; or uses the
+ *                                            already paired client home `home`), opens one
  *                                            DeviceSession and signals every viewer over it with the
  *                                            companion's own ViewerPeer (what `lancam watch` does).
  *   stream-viewers.ts janus <url> <id>       drives Janus's HTTP API (create, attach the streaming
@@ -145,24 +147,27 @@ class CountingPeer implements PeerConnectionLike {
   }
 }
 
-async function lancamViewers(ndc: Ndc, host: string, port: number): Promise<{ add(id: string): Promise<void>; remove(id: string): void; close(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'lancam-bench-viewers-'));
+async function lancamViewers(ndc: Ndc, host: string, port: number, pairedHome: string | undefined): Promise<{ add(id: string): Promise<void>; remove(id: string): void; close(): Promise<void> }> {
+  const dir = pairedHome ?? (await mkdtemp(path.join(os.tmpdir(), 'lancam-bench-viewers-')));
   const home = await openHome(dir);
   const store = new KnownDeviceStore(home.devicesFile);
   const target = { address: { host, port } };
-  await pair({ home, store, target, mode: 'local-initial', fingerprintName: 'lancam bench viewers' });
-  const session = await DeviceSession.open({ home, store, target });
-  if (!session.known) throw new Error('the session is not to a paired device');
-  const transport = lanTransport(session);
-  const peers = new Map<string, { peer: ViewerPeer; off: () => void }>();
+  if (!pairedHome) await pair({ home, store, target, mode: 'local-initial', fingerprintName: 'lancam bench viewers' });
+  // One connection per viewer, as separate viewers would have (the camera allows 4 video sessions per connection).
+  const peers = new Map<string, { peer: ViewerPeer; off: () => void; session: DeviceSession }>();
   const remove = (id: string): void => {
     const p = peers.get(id);
     p?.peer.close();
     p?.off();
+    // Let the CLOSE reach the camera before the connection goes.
+    if (p) setTimeout(() => p.session.close(), 200).unref();
     peers.delete(id);
   };
   return {
     async add(id) {
+      const session = await DeviceSession.open({ home, store, target });
+      if (!session.known) throw new Error('the session is not to a paired device');
+      const transport = lanTransport(session);
       const sessionId = randomBytes(8).toString('base64url');
       const peer = new ViewerPeer({
         createPeerConnection: () => new CountingPeer(ndc, id),
@@ -176,14 +181,14 @@ async function lancamViewers(ndc: Ndc, host: string, port: number): Promise<{ ad
         (message) => peer.receive(message).catch((err: unknown) => peer.close(`signaling failed: ${(err as Error).message}`)),
         (reason) => peer.close(reason, false),
       );
-      peers.set(id, { peer, off });
+      peers.set(id, { peer, off, session });
       await peer.start();
     },
     remove,
     async close() {
       for (const id of [...peers.keys()]) remove(id);
-      session.close();
-      await rm(dir, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      if (!pairedHome) await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -263,13 +268,13 @@ function janusViewers(ndc: Ndc, base: string, mountpoint: number): { add(id: str
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const [kind, a, b] = process.argv.slice(2);
+  const [kind, a, b, c] = process.argv.slice(2);
   if ((kind !== 'lancam' && kind !== 'janus') || !a || !b) {
-    process.stderr.write('usage: stream-viewers.ts lancam <host> <port> | janus <url> <mountpoint id>\n');
+    process.stderr.write('usage: stream-viewers.ts lancam <host> <port> [home] | janus <url> <mountpoint id>\n');
     process.exit(2);
   }
   const ndc = await import('node-datachannel');
-  const impl = kind === 'lancam' ? await lancamViewers(ndc, a, Number(b)) : janusViewers(ndc, a, Number(b));
+  const impl = kind === 'lancam' ? await lancamViewers(ndc, a, Number(b), c) : janusViewers(ndc, a, Number(b));
   out({ type: 'ready' });
   setInterval(() => {
     const now = performance.now();
