@@ -118,11 +118,18 @@ async function addTo(m: Measured, n: number, prefix: string): Promise<void> {
   }
 }
 
+/**
+ * What one more viewer costs: the least-squares slope of `key` over the levels with at least one
+ * viewer (so starting the source, which the first viewer does for lancam, is not in it).
+ */
 function perExtraViewer(levels: { viewers: number; level: ServerLevel }[], key: 'cpuPercent' | 'rssMb'): number | null {
-  const one = levels.find((l) => l.viewers === 1);
-  const top = levels.at(-1);
-  if (!one || !top || top.viewers <= 1) return null;
-  return Math.round(((top.level[key] - one.level[key]) / (top.viewers - 1)) * 100) / 100;
+  const pts = levels.filter((l) => l.viewers >= 1).map((l) => [l.viewers, l.level[key]] as const);
+  if (pts.length < 2) return null;
+  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
+  const sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const sxy = pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  return Math.round((sxy / sxx) * 100) / 100;
 }
 
 interface SizeResult {
@@ -132,6 +139,8 @@ interface SizeResult {
   lancamCpuPerExtraViewer: number | null;
   janusCpuPerExtraViewer: number | null;
   cpuPerExtraViewerRatio: number | null;
+  /** lancam / Janus CPU at the highest level (both serving the same number of viewers). */
+  cpuAtTopRatio: number | null;
   lancamRssPerExtraViewerMb: number | null;
   janusRssPerExtraViewerMb: number | null;
   sixteen?: { viewers: number; deviceCpuPercent: number; deviceRssMb: number; fps: number[]; minFps: number | null; allAtLeast29: boolean; gaps: number; counted: string[] };
@@ -174,6 +183,7 @@ async function measureSize(width: number, height: number): Promise<SizeResult> {
     lancamCpuPerExtraViewer: lPer,
     janusCpuPerExtraViewer: jPer,
     cpuPerExtraViewerRatio: lPer !== null && jPer !== null && jPer > 0 ? ratio(lPer, jPer) : null,
+    cpuAtTopRatio: levels.at(-1)!.janus.cpuPercent > 0 ? ratio(levels.at(-1)!.lancam.cpuPercent, levels.at(-1)!.janus.cpuPercent) : null,
     lancamRssPerExtraViewerMb: perExtraViewer(series('lancam'), 'rssMb'),
     janusRssPerExtraViewerMb: perExtraViewer(series('janus'), 'rssMb'),
     janusSafety: janus.safety,
@@ -209,10 +219,10 @@ export async function run(): Promise<BenchResult> {
   const per = sizes.map((s) => `${s.size} ${s.lancamCpuPerExtraViewer ?? '-'}/${s.janusCpuPerExtraViewer ?? '-'} % (${s.cpuPerExtraViewerRatio ?? '-'}x)`).join(', ');
   const at8 = sizes.map((s) => {
     const l = s.levels.at(-1)!;
-    return `${s.size} ${l.lancam.cpuPercent}/${l.janus.cpuPercent} %`;
+    return `${s.size} ${l.lancam.cpuPercent}/${l.janus.cpuPercent} % (${s.cpuAtTopRatio ?? '-'}x)`;
   }).join(', ');
   const summary =
-    `CPU per extra viewer lancam/Janus ${per}; at ${LEVELS.at(-1)} viewers ${at8}; ` +
+    `CPU per extra viewer (slope over 1..${LEVELS.at(-1)}) lancam/Janus ${per}; at ${LEVELS.at(-1)} viewers ${at8}; ` +
     (many ? `${many.viewers} viewers of ${top.size}: min ${many.minFps} fps (all >= 29: ${many.allAtLeast29}), device ${many.deviceCpuPercent} %; ` : '') +
     `RSS idle lancam ${sizes[0]!.idle.lancamRssMb} MB / Janus ${sizes[0]!.idle.janusRssMb} MB, per viewer ${top.lancamRssPerExtraViewerMb ?? '-'} / ${top.janusRssPerExtraViewerMb ?? '-'} MB (${top.size}); ` +
     `load ${loadavgAtStart[0]!.toFixed(1)} -> ${loadavgAtEnd[0]!.toFixed(1)}`;
