@@ -41,6 +41,10 @@ export async function chromiumUnavailable(): Promise<string | undefined> {
 export interface ChromiumEnv {
   ns: Netns;
   device: Child & { port: number; deviceId: string };
+  /** options.extraDevices, started and paired, in order. */
+  extraDevices: (Child & { port: number; deviceId: string })[];
+  /** The CLI home paired with every device (admin). */
+  home: string;
   ui: Child;
   /** The page address with its one-time token. */
   url: string;
@@ -51,7 +55,18 @@ export interface ChromiumEnv {
 }
 
 /** Everything above, in order; each step bounded. Throws (after registering cleanups) on failure. */
-export async function startChromiumEnv(options: { width: number; height: number; fps: number; progress: (message: string) => void }): Promise<ChromiumEnv> {
+export async function startChromiumEnv(options: {
+  width: number;
+  height: number;
+  fps: number;
+  progress: (message: string) => void;
+  /** Use this namespace (made and checked by the caller) instead of a new one with only `lo`. */
+  ns?: Netns;
+  /** Appended to the device's arguments (later options win, e.g. --video-stack h264). */
+  deviceArgs?: string[];
+  /** More devices in the same namespace, paired with the same home (the page can watch each by id). */
+  extraDevices?: { name: string; args: string[] }[];
+}): Promise<ChromiumEnv> {
   const setupMs: Record<string, number> = {};
   let t = performance.now();
   const step = (name: string): void => {
@@ -60,7 +75,7 @@ export async function startChromiumEnv(options: { width: number; height: number;
     t = now;
   };
 
-  const ns = await createNetns((cleanup) => onCleanup('delete the network namespace', cleanup));
+  const ns = options.ns ?? (await createNetns((cleanup) => onCleanup('delete the network namespace', cleanup)));
   step('namespace');
 
   const device = spawnNode('lancam-device (netns)', [
@@ -75,6 +90,7 @@ export async function startChromiumEnv(options: { width: number; height: number;
     '--size', `${options.width}x${options.height}`,
     '--fps', String(options.fps),
     '--name', 'Bench Chromium Cam',
+    ...(options.deviceArgs ?? []),
   ], { wrap: ns.wrap });
   const listening = await device.waitFor(/listening on (\S+):(\d+)/, 20_000, '"listening on" line');
   if (listening[1] !== LOOPBACK) throw new Error(`lancam-device listens on ${listening[1]}, expected ${LOOPBACK}`);
@@ -88,6 +104,28 @@ export async function startChromiumEnv(options: { width: number; height: number;
   const pairExit = new Promise<number | null>((resolve) => pairing.process.once('exit', (code) => resolve(code)));
   const code = await withTimeout(pairExit, 20_000, 'lancam pair did not finish within 20 s');
   if (code !== 0) throw new Error(`lancam pair failed (${code}):\n${pairing.stdout()}${pairing.stderr()}`);
+  const extraDevices: ChromiumEnv['extraDevices'] = [];
+  for (const extra of options.extraDevices ?? []) {
+    const child = spawnNode(`lancam-device ${extra.name} (netns)`, [
+      DEVICE_BIN,
+      '--state-dir', await tempDir('lancam-bench-chromium-device-'),
+      '--host', LOOPBACK,
+      '--port', '0',
+      '--mdns-interface', LOOPBACK,
+      '--ice-address', LOOPBACK,
+      '--name', extra.name,
+      ...extra.args,
+    ], { wrap: ns.wrap });
+    const m = await child.waitFor(/listening on (\S+):(\d+)/, 20_000, '"listening on" line');
+    if (m[1] !== LOOPBACK) throw new Error(`lancam-device listens on ${m[1]}, expected ${LOOPBACK}`);
+    const id = /device id\s+(\S+)/.exec(child.stdout())?.[1];
+    if (!id) throw new Error(`cannot parse lancam-device output:\n${child.stdout()}`);
+    const pairExtra = spawnNode(`lancam pair ${extra.name} (netns)`, [CLI_BIN, ...cli, 'pair', '--address', `${LOOPBACK}:${m[2]}`], { wrap: ns.wrap });
+    const extraExit = new Promise<number | null>((resolve) => pairExtra.process.once('exit', (c) => resolve(c)));
+    const extraCode = await withTimeout(extraExit, 20_000, 'lancam pair did not finish within 20 s');
+    if (extraCode !== 0) throw new Error(`lancam pair failed (${extraCode}):\n${pairExtra.stdout()}${pairExtra.stderr()}`);
+    extraDevices.push({ ...child, port: Number(m[2]), deviceId: id });
+  }
   step('pair');
 
   const site = await tempDir('lancam-bench-chromium-site-');
@@ -105,5 +143,5 @@ export async function startChromiumEnv(options: { width: number; height: number;
   onCleanup('close Chromium', () => context.close());
   step('chromium');
 
-  return { ns, device: { ...device, port: Number(listening[2]), deviceId }, ui, url, context, chromiumVersion: context.browser()?.version() ?? null, setupMs };
+  return { ns, device: { ...device, port: Number(listening[2]), deviceId }, extraDevices, home, ui, url, context, chromiumVersion: context.browser()?.version() ?? null, setupMs };
 }

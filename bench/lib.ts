@@ -148,7 +148,12 @@ export interface Child {
  * prefix, e.g. ['ip', 'netns', 'exec', NAME] (which execs, so the pid is still node's).
  */
 export function spawnNode(label: string, args: string[], options: { stdin?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv; wrap?: string[] } = {}): Child {
-  const [command, commandArgs] = options.wrap?.length ? [options.wrap[0]!, [...options.wrap.slice(1), process.execPath, ...args]] : [process.execPath, args];
+  return spawnCommand(label, process.execPath, args, options);
+}
+
+/** As spawnNode, for any executable (Janus, python3, ...). */
+export function spawnCommand(label: string, executable: string, args: string[], options: { stdin?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv; wrap?: string[] } = {}): Child {
+  const [command, commandArgs] = options.wrap?.length ? [options.wrap[0]!, [...options.wrap.slice(1), executable, ...args]] : [executable, args];
   const child = spawn(command, commandArgs, { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let out = '';
   let err = '';

@@ -24,13 +24,15 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'relay', load: () => import('./relay'), timeoutMs: 120_000 },
   { name: 'chromium', load: () => import('./chromium'), timeoutMs: 180_000 },
   { name: 'pairing', load: () => import('./pairing') },
+  { name: 'streams', load: () => import('./streams'), timeoutMs: 480_000 },
+  { name: 'streams-chromium', load: () => import('./streams-chromium'), timeoutMs: 300_000 },
 ];
 
 /** A benchmark that runs longer than this is abandoned (and its cleanups run). */
 const BENCHMARK_TIMEOUT_MS = 120_000;
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench [-- --only <${BENCHMARKS.map((b) => b.name).join('|')}>]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench [-- [--quick] [--only <${BENCHMARKS.map((b) => b.name).join('|')}>]]\n`);
   process.exit(2);
 }
 
@@ -43,6 +45,9 @@ function selected(argv: string[]): Benchmark[] {
       if (!only) usage('--only needs a benchmark name');
     } else if (arg.startsWith('--only=')) {
       only = arg.slice('--only='.length);
+    } else if (arg === '--quick') {
+      // Shorter runs of the benchmarks that have a quick mode (streams, streams-chromium), for development.
+      process.env.LANCAM_BENCH_QUICK = '1';
     } else if (arg === '--help' || arg === '-h') {
       usage('runs the lancam benchmarks');
     } else {
