@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../../net/log';
 import type { SourceStatus } from '../capture';
-import { logSourceStatus } from '../source-status';
+import { SharedSource } from '../shared-source';
 import { createFfmpegSource } from '../ffmpeg-source';
 import { PatternSource } from '../pattern-source';
 import { MAX_ACCESS_UNIT_BYTES, nalTypes, type AccessUnit } from './annexb';
@@ -241,41 +241,19 @@ export interface StreamViewer {
   onUnit(unit: EncodedUnit): void;
 }
 
-export interface SharedEncodedStreamEvents {
-  status: [SourceStatus];
-}
-
-/** The one stream and its viewers: starts the source for the first, stops it after the last. */
-export class SharedEncodedStream extends EventEmitter<SharedEncodedStreamEvents> {
-  private readonly viewers = new Set<StreamViewer>();
-  private running = false;
-  private stopping: Promise<void> | undefined;
-  private lastStatus: SourceStatus = { state: 'stopped', message: 'no viewers' };
+/** The one stream and its viewers: each picture is handed to every viewer; SharedSource starts and stops the source. */
+export class SharedEncodedStream extends SharedSource<StreamViewer> {
   private units = 0;
 
   constructor(
-    readonly source: EncodedSource,
-    private readonly log: Logger,
+    override readonly source: EncodedSource,
+    log: Logger,
   ) {
-    super();
+    super(source, log);
     source.on('unit', (unit) => {
       this.units++;
       for (const viewer of this.viewers) viewer.onUnit(unit);
     });
-    source.on('status', (status) => {
-      this.lastStatus = status;
-      if (status.state === 'failed') this.running = false;
-      logSourceStatus(log, source.description, status);
-      this.emit('status', status);
-    });
-  }
-
-  get status(): SourceStatus {
-    return this.lastStatus;
-  }
-
-  get viewerCount(): number {
-    return this.viewers.size;
   }
 
   /** Pictures the source has delivered (once each, however many viewers). */
@@ -283,33 +261,7 @@ export class SharedEncodedStream extends EventEmitter<SharedEncodedStreamEvents>
     return this.units;
   }
 
-  async acquire(viewer: StreamViewer): Promise<void> {
-    if (this.stopping) await this.stopping;
-    this.viewers.add(viewer);
-    if (!this.running) {
-      this.running = true;
-      this.log.info(`video: first viewer, starting ${this.source.description}`);
-      this.source.start();
-    }
-  }
-
-  release(viewer: StreamViewer): void {
-    if (!this.viewers.delete(viewer)) return;
-    if (this.viewers.size === 0 && this.running) {
-      this.running = false;
-      this.log.info('video: last viewer left, stopping the source');
-      this.stopping = this.source.stop().finally(() => {
-        this.stopping = undefined;
-      });
-    }
-  }
-
   requestKeyframe(): void {
     this.source.requestKeyframe();
-  }
-
-  async close(): Promise<void> {
-    for (const viewer of [...this.viewers]) this.release(viewer);
-    await this.stopping;
   }
 }
