@@ -66,11 +66,11 @@ export function probeVideo(ffprobePath: string, input: FfmpegArgsOptions, redact
       if (err) {
         const said = redact(String(stderr).trim().split('\n').slice(-2).join(' / '));
         const why = err.killed ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : said || err.message;
-        resolve({ ok: false, message: `cannot read ${redact(input.input)}: ${why}` });
+        resolve({ ok: false, message: `cannot play ${redact(input.input)}: ${why}` });
         return;
       }
       const video = parseProbeOutput(String(stdout));
-      resolve(typeof video === 'string' ? { ok: false, message: `cannot read ${redact(input.input)}: ${video}` } : { ok: true, video });
+      resolve(typeof video === 'string' ? { ok: false, message: `cannot play ${redact(input.input)}: ${video}` } : { ok: true, video });
     });
   });
 }
