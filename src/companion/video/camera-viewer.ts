@@ -14,6 +14,7 @@ import type { IceServer } from '../../shared/protocol/webrtc-api';
 import { H264Track, NdcPeerConnection, loadNdc, offersH264Only } from './h264-receiver';
 import { decodeI420 } from '../../shared/video/test-pattern';
 import { CompanionError } from '../errors';
+import { localBindAddress } from '../../net/local-address';
 import type { DeviceSession } from '../device-session';
 
 export { lanTransport, type SignalingTransport };
@@ -86,7 +87,7 @@ class OfferDrivenPeerConnection implements PeerConnectionLike {
   async setRemoteDescription(description: { type: 'offer' | 'answer' | 'pranswer' | 'rollback'; sdp?: string }): Promise<void> {
     if (!this.inner) {
       const h264 = description.type === 'offer' && description.sdp !== undefined && offersH264Only(description.sdp);
-      const bindAddress = this.iceAddresses.length === 1 ? this.iceAddresses[0] : undefined;
+      const bindAddress = localBindAddress(this.iceAddresses);
       const inner = h264 ? new NdcPeerConnection(await loadNdc(), this.iceServers, bindAddress) : (new wrtc.RTCPeerConnection({ iceServers: this.iceServers }) as unknown as PeerConnectionLike);
       if (this.closed) {
         inner.close();
