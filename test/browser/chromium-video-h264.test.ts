@@ -223,6 +223,10 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives the shared H.264 s
       expect([inbound?.frameWidth, inbound?.frameHeight]).toEqual([640, 360]);
       expect(inbound?.keyFramesDecoded).toBeGreaterThanOrEqual(1);
     }
+    // What this Chromium can receive (docs/video.md: whether H.265 could be passed through).
+    const receivable = await pages[0]!.evaluate(() => [...new Set(RTCRtpReceiver.getCapabilities('video')?.codecs.map((c) => c.mimeType) ?? [])]);
+    console.log(`chromium receives: ${receivable.join(' ')}`);
+    expect(receivable).toContain('video/H264');
     const helpers = children(pid);
     console.log(`vp9 device helpers: ${JSON.stringify(helpers)}`);
     expect(encoderChildren(pid)).toHaveLength(1);

@@ -56,6 +56,7 @@ describe.skipIf(!ready)('CameraSource (real ffprobe, ffmpeg and encoder)', () =>
     const base = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '2', '-pix_fmt', 'yuv420p'];
     await run('ffmpeg', [...base, '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k', path.join(dir, 'clip.webm')], { timeout: 60_000 });
     await run('ffmpeg', [...base, '-c:v', 'libx264', '-g', '60', path.join(dir, 'clip.mp4')], { timeout: 60_000 });
+    await run('ffmpeg', [...base, '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', path.join(dir, 'hevc.mp4')], { timeout: 60_000 });
   }, 90_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -102,6 +103,13 @@ describe.skipIf(!ready)('CameraSource (real ffprobe, ffmpeg and encoder)', () =>
     expect(next - askedAt).toBeLessThan(10);
     const decoded = await decodeAnnexB(Buffer.concat(units.map((u) => u.data)));
     expect(decoded).toMatchObject({ codec: 'h264', width: 640, height: 360 });
+  }, 60_000);
+
+  it('transcodes H.265 once to H.264 (Debian\'s Chromium offers no H.265 for WebRTC)', async () => {
+    const source = new CameraSource({ input: path.join(dir, 'hevc.mp4'), caps: {}, log });
+    const { units } = await collect(source, 20);
+    expect(source.currentPlan).toMatchObject({ mode: 'transcode', width: 640, height: 360, reason: 'hevc is not H.264' });
+    expect(await decodeAnnexB(Buffer.concat(units.map((u) => u.data)))).toMatchObject({ codec: 'h264', width: 640, height: 360 });
   }, 60_000);
 
   it('transcodes H.264 above the --size cap once, to fit with the aspect kept', async () => {
