@@ -7,26 +7,9 @@
 import { EventEmitter } from 'node:events';
 import wrtc from '@roamhq/wrtc';
 import type { Logger } from '../../net/log';
-import { SharedSource, type SourceStatus } from './shared-source';
+import { SharedSource, type FrameSource, type RawFrame, type SourceStatus } from './shared-source';
 
-export interface RawFrame {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
-
-export type { SourceStatus };
-
-/** A producer of I420 frames (the test pattern, or ffmpeg). */
-export interface FrameSource {
-  readonly description: string;
-  start(): void;
-  stop(): Promise<void>;
-  on(event: 'frame', listener: (frame: RawFrame) => void): unknown;
-  on(event: 'status', listener: (status: SourceStatus) => void): unknown;
-  off(event: 'frame', listener: (frame: RawFrame) => void): unknown;
-  off(event: 'status', listener: (status: SourceStatus) => void): unknown;
-}
+export type { FrameSource, RawFrame, SourceStatus };
 
 export interface CaptureEvents {
   status: [SourceStatus];

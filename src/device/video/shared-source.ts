@@ -11,6 +11,23 @@ import { logSourceStatus } from './source-status';
 
 export type SourceStatus = { state: 'starting' | 'running' | 'retrying' | 'failed' | 'stopped'; message: string; retryInMs?: number };
 
+export interface RawFrame {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** A producer of I420 frames (the test pattern, or ffmpeg decoding a camera or file). */
+export interface FrameSource {
+  readonly description: string;
+  start(): void;
+  stop(): Promise<void>;
+  on(event: 'frame', listener: (frame: RawFrame) => void): unknown;
+  on(event: 'status', listener: (status: SourceStatus) => void): unknown;
+  off(event: 'frame', listener: (frame: RawFrame) => void): unknown;
+  off(event: 'status', listener: (status: SourceStatus) => void): unknown;
+}
+
 /** What SharedSource needs of a source: a name, start, stop and status reports. */
 export interface StartStopSource {
   readonly description: string;

@@ -14,8 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../../net/log';
-import type { RawFrame, SourceStatus } from '../capture';
-import { SharedSource } from '../shared-source';
+import { SharedSource, type FrameSource, type SourceStatus } from '../shared-source';
 import { createFfmpegSource } from '../ffmpeg-source';
 import { PatternSource } from '../pattern-source';
 import { MAX_ACCESS_UNIT_BYTES, nalTypes, type AccessUnit } from './annexb';
@@ -48,15 +47,6 @@ const PYTHON = '/usr/bin/python3';
 /** Bitrate for the one pattern encode: about 0.1 bit per pixel per frame, 300 kbit/s to 8 Mbit/s. */
 export function patternBitrateKbps(width: number, height: number, fps: number): number {
   return Math.round(Math.min(8000, Math.max(300, (width * height * fps * 0.1) / 1000)));
-}
-
-/** Raw I420 frames for the one encoder: the test pattern, or ffmpeg decoding a camera or file. */
-export interface RawFrameSource {
-  readonly description: string;
-  start(): void;
-  stop(): Promise<void>;
-  on(event: 'frame', listener: (frame: RawFrame) => void): unknown;
-  on(event: 'status', listener: (status: SourceStatus) => void): unknown;
 }
 
 export interface EncodeOnceOptions {
@@ -94,7 +84,7 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
   private backpressured = 0;
 
   constructor(
-    private readonly frames: RawFrameSource,
+    private readonly frames: FrameSource,
     options: EncodeOnceOptions,
   ) {
     super();
