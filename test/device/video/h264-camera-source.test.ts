@@ -5,6 +5,7 @@
  * gives a keyframe when asked. Plus the pure plan (video-plan.ts) and ffprobe parsing.
  */
 import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CameraSource } from '../../../src/device/video/h264/camera-source';
-import type { EncodedUnit } from '../../../src/device/video/h264/encoded-stream';
+import { EncodeOnceSource, type EncodedUnit } from '../../../src/device/video/h264/encoded-stream';
 import type { SourceStatus } from '../../../src/device/video/capture';
 import { fitInside, planVideo } from '../../../src/device/video/video-plan';
 import { ffprobeFor, parseProbeOutput, parseRate } from '../../../src/device/video/ffmpeg/probe';
@@ -135,5 +136,32 @@ describe.skipIf(!ready)('CameraSource (real ffprobe, ffmpeg and encoder)', () =>
     const status = await failed;
     expect(status.message).toMatch(/missing\.mp4.*No such file/);
     await source.stop();
+  }, 30_000);
+});
+
+describe.skipIf(!ready)('EncodeOnceSource status relay', () => {
+  it('passes a frame source\'s retry on, and says running again when it is back', async () => {
+    // A frame producer driven by the test (the states a live ffmpeg source goes through), into the real encoder.
+    const frames = new EventEmitter();
+    const producer = Object.assign(frames, { description: 'driven frames', start: () => undefined, stop: async () => undefined });
+    const source = new EncodeOnceSource(producer as never, { width: 64, height: 48, fps: 10, description: 'driven frames, encoded once', encoder: 'x264' });
+    const states: string[] = [];
+    source.on('status', (s) => states.push(s.state));
+    const firstUnit = new Promise<void>((resolve) => source.once('unit', () => resolve()));
+    source.start();
+    const frame = { width: 64, height: 48, data: new Uint8Array((64 * 48 * 3) / 2).fill(128) };
+    const feed = setInterval(() => frames.emit('frame', frame), 100);
+    try {
+      await firstUnit;
+      frames.emit('status', { state: 'retrying', message: 'rtsp: the stream ended', retryInMs: 1000 });
+      frames.emit('status', { state: 'starting', message: 'starting' });
+      frames.emit('status', { state: 'running', message: 'running' });
+      frames.emit('status', { state: 'running', message: 'running' });
+      expect(states).toEqual(['starting', 'running', 'retrying', 'running']);
+    } finally {
+      clearInterval(feed);
+      await source.stop();
+    }
+    expect(states.at(-1)).toBe('stopped');
   }, 30_000);
 });

@@ -82,6 +82,7 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
   private keyframeTimer: NodeJS.Timeout | undefined;
   private exited: Promise<void> | undefined;
   private backpressured = 0;
+  private frameSourceRetrying = false;
 
   constructor(
     private readonly frames: FrameSource,
@@ -108,8 +109,14 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
     frames.on('status', (status) => {
       // The pattern's and ffmpeg's 'starting'/'running'/'stopped' are this source's to say
       // (running = the first encoded picture); a camera retrying or a source failing is passed on.
-      if (status.state === 'retrying') this.emit('status', status);
-      else if (status.state === 'failed' && this.encoder) {
+      if (status.state === 'retrying') {
+        this.frameSourceRetrying = true;
+        this.emit('status', status);
+      } else if (status.state === 'running' && this.frameSourceRetrying) {
+        // Back after a retry: viewers that were told so hear it is running again.
+        this.frameSourceRetrying = false;
+        this.emit('status', { state: 'running', message: `running ${this.description}` });
+      } else if (status.state === 'failed' && this.encoder) {
         void this.stopEncoder();
         this.emit('status', status);
       }
@@ -129,6 +136,7 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
   start(): void {
     if (this.encoder) return;
     this.running = false;
+    this.frameSourceRetrying = false;
     this.reader.reset();
     this.stderrTail = '';
     this.emit('status', { state: 'starting', message: `starting ${this.description}` });
