@@ -1,9 +1,9 @@
 /**
  * Watching a camera from Node (the CLI, tests, benchmarks): WebRTC signaled over the device
  * session, frames delivered as I420 with the time they arrived. The camera's offer decides the
- * receiver: VP8 (the device's default stack) is received and decoded by @roamhq/wrtc; H.264 only
- * (`--video-stack h264`) by node-datachannel and one ffmpeg decoder (h264-receiver.ts). Measures what
- * `lancam watch` reports: time to first frame, frame rate, bitrate, dropped frames, round-trip
+ * receiver: H.264 only (the device's default stack) by node-datachannel and one ffmpeg decoder
+ * (h264-receiver.ts); VP8 (`--video-stack vp8`) is received and decoded by @roamhq/wrtc.
+ * Measures what `lancam watch` reports: time to first frame, frame rate, bitrate, dropped frames, round-trip
  * time, and glass-to-glass latency read from the test pattern's pixels.
  */
 import { randomBytes } from 'node:crypto';

@@ -142,6 +142,15 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
   }
 }
 
+/** The start-up line's video part, e.g. "rtsp://cam/1 at most 1280x720@its own rate, H.264 shared by all viewers". */
+export function videoLine(source: string, stack: string, size: { width: number; height: number; fps: number }, caps: { maxWidth?: number; maxFps?: number }): string {
+  const how = stack === 'h264' ? 'H.264 shared by all viewers (node-datachannel)' : 'VP8 per viewer (@roamhq/wrtc)';
+  if (source === 'pattern') return `test pattern ${size.width}x${size.height}@${size.fps}, ${how}`;
+  if (stack !== 'h264') return `${source} ${size.width}x${size.height}@${size.fps}, ${how}`;
+  if (caps.maxWidth === undefined && caps.maxFps === undefined) return `${source} at its own size and rate, ${how}`;
+  return `${source} at most ${caps.maxWidth !== undefined ? `${size.width}x${size.height}` : 'its own size'}@${caps.maxFps !== undefined ? size.fps : 'its own rate'}, ${how}`;
+}
+
 /** What the start created and what it found, e.g. "created a new key; kept device.json, IAM config and state (3 users)". */
 export function startupSummary(daemon: DeviceDaemon): string {
   const { startup } = daemon;
@@ -266,7 +275,7 @@ async function run(opts: RunOptions): Promise<void> {
     `  state        ${daemon.paths.stateDir}`,
     `  mDNS         ${mdns}`,
     ...(opts.relay ? [`  relay        ${opts.relay}`] : []),
-    `  video        ${opts.source === 'pattern' ? `test pattern ${width}x${height}@${fps}` : `${opts.source} ${opts.videoStack === 'vp8' ? `${width}x${height}@${fps}` : sizeGiven || fpsGiven ? `at most ${sizeGiven ? `${width}x${height}` : 'its own size'}@${fpsGiven ? fps : 'its own rate'}` : 'at its own size and rate'}`}, ${opts.videoStack === 'h264' ? 'H.264 shared by all viewers (node-datachannel)' : 'VP8 per viewer (@roamhq/wrtc)'}`,
+    `  video        ${videoLine(opts.source, opts.videoStack, { width, height, fps }, caps)}`,
     `listening on ${address.host}:${address.port}`,
   ];
   const initial = state.InitialPairingUsername ? daemon.iam.user(state.InitialPairingUsername) : undefined;

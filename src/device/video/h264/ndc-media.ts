@@ -1,12 +1,12 @@
 /**
- * The H.264 stack (`--video-stack h264`): node-datachannel (libdatachannel) peers that send the
+ * The H.264 stack (the default; `--video-stack h264`): node-datachannel (libdatachannel) peers that send the
  * one shared H.264 stream (encoded-stream.ts). Per viewer only an RTP packetizer (H.264, RFC
  * 6184: single NAL / FU-A), RTCP sender reports, a NACK responder (retransmits from its history)
  * and SRTP; nothing is decoded or encoded per viewer. A viewer starts at a keyframe: joining asks
  * the source for one (the pattern gives one at once; a passed-through camera's next IDR is
  * awaited), and a viewer's PLI asks again (rate-limited in the source).
  *
- * node-datachannel is loaded on first use, so the default stack never needs its native module.
+ * node-datachannel is loaded on first use, so the vp8 stack never needs its native module.
  * Its JS wrappers must stay referenced while in use: a collected PeerConnection or Track stops
  * delivering (the peer object below holds them).
  */
