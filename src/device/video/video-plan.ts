@@ -20,6 +20,8 @@ export type VideoPlan =
 
 /** What the one encode makes of a source whose size or rate is unknown. */
 export const FALLBACK_SIZE = { width: 1280, height: 720, fps: 30 } as const;
+/** The largest picture lancam encodes. */
+export const MAX_SIZE = { width: 3840, height: 2160 } as const;
 /** Codecs passed through (what every browser's WebRTC takes). */
 export const PASSTHROUGH_CODECS = new Set(['h264']);
 
@@ -27,8 +29,11 @@ const even = (n: number): number => Math.max(16, 2 * Math.floor(n / 2));
 
 /** The largest even size with the source's aspect ratio inside the caps (never larger than the source). */
 export function fitInside(width: number, height: number, caps: VideoCaps): { width: number; height: number } {
-  const scale = Math.min(1, caps.maxWidth ? caps.maxWidth / width : 1, caps.maxHeight ? caps.maxHeight / height : 1);
-  return { width: Math.min(3840, even(Math.round(width * scale))), height: Math.min(2160, even(Math.round(height * scale))) };
+  // Never above what the encoder takes (3840x2160), whatever the caps say.
+  const maxWidth = Math.min(caps.maxWidth ?? MAX_SIZE.width, MAX_SIZE.width);
+  const maxHeight = Math.min(caps.maxHeight ?? MAX_SIZE.height, MAX_SIZE.height);
+  const scale = Math.min(1, maxWidth / width, maxHeight / height);
+  return { width: Math.min(maxWidth, even(Math.round(width * scale))), height: Math.min(maxHeight, even(Math.round(height * scale))) };
 }
 
 function withinCaps(video: ProbedVideo, caps: VideoCaps): string | undefined {

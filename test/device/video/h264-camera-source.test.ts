@@ -35,6 +35,8 @@ describe('planVideo', () => {
     expect(planVideo({ codec: 'mjpeg', width: 640, height: 480, fps: undefined }, {})).toMatchObject({ mode: 'transcode', width: 640, height: 480, fps: 30 });
     expect(planVideo(undefined, { maxWidth: 640, maxHeight: 480 })).toMatchObject({ mode: 'transcode', width: 640, height: 480 });
     expect(fitInside(1001, 333, { maxWidth: 500 })).toEqual({ width: 500, height: 166 });
+    // Above what the encoder takes: fitted, aspect kept.
+    expect(planVideo({ codec: 'hevc', width: 7680, height: 4320, fps: 30 }, {})).toMatchObject({ mode: 'transcode', width: 3840, height: 2160 });
   });
 
   it('reads ffprobe output and refuses what is not a video stream', () => {
