@@ -37,7 +37,9 @@ import { VideoService, type VideoOptions } from './video/video-service';
 import { WrtcMedia } from './video/wrtc-media';
 import type { VideoMedia } from './video/video-peer';
 import { NdcMedia } from './video/h264/ndc-media';
-import { SharedEncodedStream, createEncodedSource } from './video/h264/encoded-stream';
+import { SharedEncodedStream } from './video/h264/encoded-stream';
+import { createEncodedSource } from './video/h264/camera-source';
+import type { VideoCaps } from './video/video-plan';
 import { RelayLink, type RelayLinkOptions } from './relay/relay-link';
 
 export const APP_NAME = 'lancam-device';
@@ -82,19 +84,25 @@ export interface DeviceVideoOptions extends VideoOptions {
   fps: number;
   ffmpegPath?: string | undefined;
   /**
-   * 'vp8' (default): raw frames, one @roamhq/wrtc VP8 encoder per viewer. 'h264': one H.264
-   * stream for every viewer over node-datachannel (the pattern encoded once, H.264 cameras
-   * passed through); see docs/video.md.
+   * 'h264' (default): one H.264 stream for every viewer over node-datachannel (the pattern and
+   * non-H.264 sources encoded once, H.264 cameras within the caps passed through). 'vp8': raw
+   * frames, one @roamhq/wrtc VP8 encoder per viewer; see docs/video.md.
    */
   stack?: VideoStack | undefined;
+  /**
+   * H.264 stack, cameras and files: the largest picture and rate passed on (`--size`, `--fps`);
+   * a source above them is transcoded once to fit. None: the source's own size and rate.
+   * (`width`/`height`/`fps` are the pattern's size and rate, and the vp8 stack's output.)
+   */
+  caps?: VideoCaps | undefined;
 }
 
 export type VideoStack = 'vp8' | 'h264';
 
 export const DEFAULT_VIDEO: DeviceVideoOptions = {
   source: 'pattern',
-  width: 640,
-  height: 480,
+  width: 1280,
+  height: 720,
   fps: 30,
   iceServers: [],
   iceAddresses: [],
@@ -450,7 +458,7 @@ export function forbidden(action: string): RpcResponse {
 }
 
 function createMedia(video: DeviceVideoOptions, log: Logger): VideoMedia {
-  if (video.stack === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log);
+  if ((video.stack ?? 'h264') === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log);
   return new WrtcMedia(new SharedCapture(createSource(video, log), log), { width: video.width, height: video.height });
 }
 

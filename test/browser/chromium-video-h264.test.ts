@@ -4,8 +4,12 @@
  * signaling the desktop app uses. Three viewers share ONE encode: one x264 encoder process for
  * the device, H.264 at the pattern's HD size in every viewer (as Chromium's own stats report it),
  * a keyframe asked for every viewer that joins, and the encoder stopped after the last viewer.
+ * An RTSP camera (GStreamer's RTSP server) is passed through at its own size without decoding; a
+ * VP9 file (which the H.264 pipeline must transcode) is encoded once for three viewers; and
+ * `--size` below the camera's size transcodes it once to fit.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -85,6 +89,8 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives the shared H.264 s
   let ns: Netns;
   let device: DeviceProcess;
   let camera: DeviceProcess;
+  let vp9File: DeviceProcess;
+  let capped: DeviceProcess;
   let context: BrowserContext;
   let url: string;
 
@@ -96,9 +102,19 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives the shared H.264 s
     expect(paired.code, paired.stderr).toBe(0);
     // A real RTSP camera (960x540 H.264) behind a second device, which passes it through.
     const rtsp = await startRtspCamera(ns.wrap, 960, 540, 30);
-    camera = await startDevice({ wrap: ns.wrap, name: 'RTSP Cam', args: ['--video-stack', 'h264', '--ice-address', '127.0.0.1', '--source', rtsp, '--size', '640x480'] });
-    const pairedCamera = await runCli(['pair', '--address', `127.0.0.1:${camera.port}`], { home, wrap: ns.wrap });
-    expect(pairedCamera.code, pairedCamera.stderr).toBe(0);
+    // No --size: the camera's own size and rate (passed through). --video-stack is the default now.
+    camera = await startDevice({ wrap: ns.wrap, name: 'RTSP Cam', args: ['--ice-address', '127.0.0.1', '--source', rtsp] });
+    // The same camera capped below its size: transcoded once to fit.
+    capped = await startDevice({ wrap: ns.wrap, name: 'Capped Cam', args: ['--ice-address', '127.0.0.1', '--source', rtsp, '--size', '640x480'] });
+    // A VP9 file: not H.264, so decoded and encoded once.
+    const clips = await tempDir('lancam-vp9-');
+    const vp9 = path.join(clips, 'clip.webm');
+    await promisify(execFile)('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '4', '-pix_fmt', 'yuv420p', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '600k', vp9], { timeout: 60_000 });
+    vp9File = await startDevice({ wrap: ns.wrap, name: 'VP9 File', args: ['--ice-address', '127.0.0.1', '--source', vp9] });
+    for (const d of [camera, capped, vp9File]) {
+      const pairedCamera = await runCli(['pair', '--address', `127.0.0.1:${d.port}`], { home, wrap: ns.wrap });
+      expect(pairedCamera.code, pairedCamera.stderr).toBe(0);
+    }
     const site = await tempDir('lancam-ui-site-');
     await build({ entryPoints: [path.join(REPO, 'test/browser/video-page.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'chrome120', outfile: path.join(site, 'app.js'), logLevel: 'error' });
     await writeFile(path.join(site, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>lancam video test</title><script type="module" src="/app.js"></script></head><body><video muted playsinline width="640" height="360"></video></body></html>');
@@ -166,7 +182,7 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives the shared H.264 s
       const inbound = await page.evaluate(() => window.lancamTest.inbound());
       console.log(`rtsp viewer: ${JSON.stringify(inbound)}`);
       expect(inbound?.mimeType).toBe('video/H264');
-      // The camera's own size, not --size 640x480: nothing rescaled it.
+      // The camera's own size: nothing rescaled it.
       expect([inbound?.frameWidth, inbound?.frameHeight]).toEqual([960, 540]);
       expect(inbound?.framesDecoded).toBeGreaterThan(20);
     }
@@ -180,6 +196,69 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives the shared H.264 s
     expect(threeViewers - oneViewer).toBeLessThan(10);
     for (const page of pages) await page.evaluate(() => window.lancamTest.stop());
     await expect.poll(() => camera.stderr(), { timeout: 8000 }).toContain('last viewer left');
+    for (const page of pages) await page.close();
+  }, 120_000);
+
+  /** Opens `n` viewers of `target` one after the other, each until it has decoded some frames. */
+  async function viewers(target: DeviceProcess, n: number): Promise<Page[]> {
+    const pages: Page[] = [];
+    for (let i = 0; i < n; i++) {
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.evaluate(() => window.lancamTest.ready);
+      await page.evaluate((id) => window.lancamTest.start(id), target.deviceId);
+      await page.waitForFunction(() => (window.lancamTest.stats()?.frames ?? 0) >= 20, undefined, { timeout: 30_000, polling: 250 });
+      pages.push(page);
+    }
+    return pages;
+  }
+
+  it('encodes a VP9 file once for three viewers: one decoder and one encoder, H.264 at the file\'s size, a keyframe for each joining viewer', async () => {
+    const pid = vp9File.process.pid!;
+    const pages = await viewers(vp9File, 3);
+    for (const page of pages) {
+      const inbound = await page.evaluate(() => window.lancamTest.inbound());
+      console.log(`vp9 viewer: ${JSON.stringify(inbound)}`);
+      expect(inbound?.mimeType).toBe('video/H264');
+      expect([inbound?.frameWidth, inbound?.frameHeight]).toEqual([640, 360]);
+      expect(inbound?.keyFramesDecoded).toBeGreaterThanOrEqual(1);
+    }
+    // What this Chromium can receive (docs/video.md: whether H.265 could be passed through).
+    const receivable = await pages[0]!.evaluate(() => [...new Set(RTCRtpReceiver.getCapabilities('video')?.codecs.map((c) => c.mimeType) ?? [])]);
+    console.log(`chromium receives: ${receivable.join(' ')}`);
+    expect(receivable).toContain('video/H264');
+    const helpers = children(pid);
+    console.log(`vp9 device helpers: ${JSON.stringify(helpers)}`);
+    expect(encoderChildren(pid)).toHaveLength(1);
+    const ffmpeg = helpers.filter((c) => c.includes('ffmpeg'));
+    expect(ffmpeg).toHaveLength(1);
+    expect(ffmpeg[0]).toContain('-f rawvideo');
+    expect(vp9File.stderr()).toMatch(/sends vp9 640x360@30 .*transcoded once to H\.264 640x360@30 \(vp9 is not H\.264\)/);
+    expect(vp9File.stderr().match(/first viewer, starting/g)).toHaveLength(1);
+    // The first viewer starts the encoder (its first picture is an IDR); the two who join the
+    // running encode each get a keyframe forced for them.
+    expect(vp9File.stderr().match(/keyframe for a joining viewer/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    for (const page of pages) await page.evaluate(() => window.lancamTest.stop());
+    await expect.poll(() => encoderChildren(pid).length, { timeout: 8000 }).toBe(0);
+    await expect.poll(() => children(pid).filter((c) => c.includes('ffmpeg')).length, { timeout: 8000 }).toBe(0);
+    for (const page of pages) await page.close();
+  }, 120_000);
+
+  it('--size below the camera\'s size transcodes it once to fit, aspect kept', async () => {
+    const pid = capped.process.pid!;
+    const pages = await viewers(capped, 2);
+    for (const page of pages) {
+      const inbound = await page.evaluate(() => window.lancamTest.inbound());
+      console.log(`capped viewer: ${JSON.stringify(inbound)}`);
+      expect(inbound?.mimeType).toBe('video/H264');
+      // 960x540 inside 640x480 with its 16:9 kept.
+      expect([inbound?.frameWidth, inbound?.frameHeight]).toEqual([640, 360]);
+    }
+    expect(encoderChildren(pid)).toHaveLength(1);
+    expect(children(pid).filter((c) => c.includes('ffmpeg'))).toHaveLength(1);
+    expect(capped.stderr()).toMatch(/sends h264 960x540.*transcoded once to H\.264 640x360@30 \(960x540 is wider than the 640 cap\)/);
+    for (const page of pages) await page.evaluate(() => window.lancamTest.stop());
+    await expect.poll(() => capped.stderr(), { timeout: 8000 }).toContain('last viewer left');
     for (const page of pages) await page.close();
   }, 120_000);
 });

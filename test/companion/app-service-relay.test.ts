@@ -20,7 +20,9 @@ describe('AppService through the relay', () => {
   it('falls back to the relay for a paired camera that is not on this network', async () => {
     const started = await startRelay(['--host', '127.0.0.1']);
     const relay = { url: `wss://127.0.0.1:${started.port}`, fingerprint: started.fingerprint };
-    const device = await startDevice({ mdns: false, args: ['--ice-address', '127.0.0.1', '--relay', relay.url, '--relay-fingerprint', relay.fingerprint] });
+    // The viewer here is @roamhq/wrtc, which decodes VP8 only: the camera runs the vp8 stack. (The
+    // signaling under test is codec-blind; Chromium over the H.264 default is desktop-e2e's.)
+    const device = await startDevice({ mdns: false, args: ['--ice-address', '127.0.0.1', '--video-stack', 'vp8', '--relay', relay.url, '--relay-fingerprint', relay.fingerprint] });
     await expect.poll(() => device.stderr(), { timeout: 10_000 }).toContain('relay: registered');
     const homeDir = await tempDir('lancam-desktop-');
     const address = `127.0.0.1:${device.port}`;

@@ -236,11 +236,11 @@ describe.skipIf(unavailable !== undefined)(`TURN through coturn when the direct 
     const { bob } = await bobWithRemoteAccess(device, relayUrl, relay.fingerprint, net.camera.wrap);
 
     const watched = await runCli(['--json', '--ice-address', net.middleForCamera, 'watch', device.deviceId, '--via-relay', '--seconds', '3'], { home: bob, wrap: net.viewer.wrap, timeoutMs: 40_000 });
-    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    expect(watched.code, `${watched.stdout}${watched.stderr}\ndevice: ${device.stderr().split('\n').filter((l) => !l.includes(' iam allow: ')).slice(-60).join('\n')}`).toBe(0);
     const stats = watched.json<WatchResult>();
     console.log(`through TURN: ${JSON.stringify(stats)}`);
     expect(stats.fps).toBeGreaterThan(15);
-    expect(stats.width).toBe(640);
+    expect(stats.width).toBe(1280);
 
     // Credentials in coturn's REST form work until they expire, and not after.
     const probeScript = path.join(REPO, 'test/helpers/turn-probe.mjs');

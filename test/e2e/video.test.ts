@@ -234,11 +234,11 @@ describe('revocation', () => {
 });
 
 describe('file sources', () => {
-  it('streams a clip at the requested size and rate, without a pattern to time it by', async () => {
+  it('streams a clip capped to the requested size and rate (transcoded once: 30 fps is above the cap), without a pattern to time it by', async () => {
     const dir = await tempDir('lancam-clip-');
     const { file, codec } = await makeClip(dir);
     const device = await startVideoDevice({ source: file, size: '320x240', fps: 15 });
-    expect(device.stdout()).toContain(`video        ${file} 320x240@15`);
+    expect(device.stdout()).toContain(`video        ${file} at most 320x240@15`);
     const home = await tempDir('lancam-home-');
     await cliPair(device, home);
     const watch = await cli(home, ['watch', '--address', at(device), '--seconds', '3']);
@@ -249,7 +249,7 @@ describe('file sources', () => {
     expect(stats.fps).toBeGreaterThanOrEqual(10);
     expect(stats.fps).toBeLessThanOrEqual(17);
     expect(stats.timeToFirstFrameMs).toBeLessThan(5000);
-    expect(videoLog(device)).toMatch(/video source file .*clip\.mp4 \(looped\) -> 320x240@15: running/);
+    expect(videoLog(device)).toMatch(new RegExp(`video source file .*clip\\.mp4 \\(looped\\) \\(${codec === 'libx264' ? 'h264' : 'mpeg4'} 320x240\\) -> H\\.264 320x240@15, transcoded once: running`));
     await waitForLog(device, LAST_VIEWER, 3000);
   });
 

@@ -1,9 +1,9 @@
 /**
  * Watching a camera from Node (the CLI, tests, benchmarks): WebRTC signaled over the device
  * session, frames delivered as I420 with the time they arrived. The camera's offer decides the
- * receiver: VP8 (the device's default stack) is received and decoded by @roamhq/wrtc; H.264 only
- * (`--video-stack h264`) by node-datachannel and one ffmpeg decoder (h264-receiver.ts). Measures what
- * `lancam watch` reports: time to first frame, frame rate, bitrate, dropped frames, round-trip
+ * receiver: H.264 only (the device's default stack) by node-datachannel and one ffmpeg decoder
+ * (h264-receiver.ts); VP8 (`--video-stack vp8`) is received and decoded by @roamhq/wrtc.
+ * Measures what `lancam watch` reports: time to first frame, frame rate, bitrate, dropped frames, round-trip
  * time, and glass-to-glass latency read from the test pattern's pixels.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import type { IceServer } from '../../shared/protocol/webrtc-api';
 import { H264Track, NdcPeerConnection, loadNdc, offersH264Only } from './h264-receiver';
 import { decodeI420 } from '../../shared/video/test-pattern';
 import { CompanionError } from '../errors';
+import { localBindAddress } from '../../net/local-address';
 import type { DeviceSession } from '../device-session';
 
 export { lanTransport, type SignalingTransport };
@@ -86,7 +87,7 @@ class OfferDrivenPeerConnection implements PeerConnectionLike {
   async setRemoteDescription(description: { type: 'offer' | 'answer' | 'pranswer' | 'rollback'; sdp?: string }): Promise<void> {
     if (!this.inner) {
       const h264 = description.type === 'offer' && description.sdp !== undefined && offersH264Only(description.sdp);
-      const bindAddress = this.iceAddresses.length === 1 ? this.iceAddresses[0] : undefined;
+      const bindAddress = localBindAddress(this.iceAddresses);
       const inner = h264 ? new NdcPeerConnection(await loadNdc(), this.iceServers, bindAddress) : (new wrtc.RTCPeerConnection({ iceServers: this.iceServers }) as unknown as PeerConnectionLike);
       if (this.closed) {
         inner.close();

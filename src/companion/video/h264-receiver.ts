@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type * as NdcModule from 'node-datachannel';
+import { toNdcIceServers } from '../../shared/video/ndc-ice-servers';
 import type { IceServer } from '../../shared/protocol/webrtc-api';
 import type { PeerConnectionLike } from '../../shared/video/viewer-peer';
 
@@ -246,7 +247,8 @@ export class NdcPeerConnection implements PeerConnectionLike {
 
   constructor(ndc: Ndc, iceServers: IceServer[], bindAddress: string | undefined) {
     this.pc = new ndc.PeerConnection('lancam-viewer', {
-      iceServers: iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])).filter((u) => /^stuns?:/.test(u)),
+      // STUN and TURN (the relay's short-lived TURN credentials reach the viewer in SETUP_RESPONSE).
+      iceServers: toNdcIceServers(iceServers),
       ...(bindAddress ? { bindAddress } : {}),
     });
     this.pc.onStateChange((state) => {

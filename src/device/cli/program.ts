@@ -10,6 +10,8 @@ import { DeviceDaemon, DEFAULT_PORT, DEFAULT_VIDEO, APP_NAME, APP_VERSION, type 
 
 /** The test pattern's size on the H.264 stack when --size is not given: HD. */
 const H264_PATTERN_SIZE = '1280x720';
+/** The vp8 stack's output size when --size is not given (an encode per viewer: kept small). */
+const VP8_SIZE = '640x480';
 import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { DEFAULT_MAX_VIEWERS_PER_USER, DEFAULT_VIDEO_SETUP_TIMEOUT_MS } from '../video/video-service';
@@ -43,7 +45,7 @@ interface RunOptions {
   newConnectionsPerSecond: string;
   source: string;
   size?: string;
-  fps: string;
+  fps?: string;
   videoStack: string;
   iceAddress: string[];
   iceServer: string[];
@@ -91,9 +93,9 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--password-proof <seconds>', 'how long a finished password exchange may wait for its pairing', String(DEFAULT_PROOF_LIFETIME_MS / 1000))
     .option('--pairing-settle <seconds>', 'local open pairing: how long the window must be open before a pairing is written (others trying meanwhile is an overlap)', String(DEFAULT_LOCAL_OPEN_TIMING.settleMs / 1000))
     .option('--source <source>', 'video: "pattern" (built-in test pattern), a video file, an rtsp:// URL or /dev/videoN', DEFAULT_VIDEO.source)
-    .option('--size <WxH>', `video size (default ${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}; ${H264_PATTERN_SIZE} for the pattern with --video-stack h264, where H.264 cameras keep their own size)`)
-    .option('--video-stack <stack>', 'vp8: one @roamhq/wrtc VP8 encoder per viewer; h264: one H.264 stream for all viewers over node-datachannel (pattern encoded once, H.264 cameras passed through)', 'vp8')
-    .option('--fps <n>', 'video frame rate', String(DEFAULT_VIDEO.fps))
+    .option('--size <WxH>', `largest picture sent: a camera or file above it is transcoded once to fit (aspect kept), one within it passes untouched (default: the source's own size; the pattern's size, default ${H264_PATTERN_SIZE}; vp8: the output size, default ${VP8_SIZE})`)
+    .option('--video-stack <stack>', 'h264: one H.264 stream for all viewers over node-datachannel (H.264 cameras passed through, everything else encoded once); vp8: one @roamhq/wrtc VP8 encoder per viewer', 'h264')
+    .option('--fps <n>', `highest frame rate sent: a faster source is transcoded once (default: the source's own; the pattern's rate, default ${DEFAULT_VIDEO.fps})`)
     .option('--ice-address <addr>', 'offer only WebRTC candidates with this address (repeatable; default: all)', collect, [])
     .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
     .option('--max-viewers <n>', 'viewers at once', String(DEFAULT_VIDEO.maxViewers))
@@ -175,6 +177,15 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
   }
 }
 
+/** The start-up line's video part, e.g. "rtsp://cam/1 at most 1280x720@its own rate, H.264 shared by all viewers". */
+export function videoLine(source: string, stack: string, size: { width: number; height: number; fps: number }, caps: { maxWidth?: number; maxFps?: number }): string {
+  const how = stack === 'h264' ? 'H.264 shared by all viewers (node-datachannel)' : 'VP8 per viewer (@roamhq/wrtc)';
+  if (source === 'pattern') return `test pattern ${size.width}x${size.height}@${size.fps}, ${how}`;
+  if (stack !== 'h264') return `${source} ${size.width}x${size.height}@${size.fps}, ${how}`;
+  if (caps.maxWidth === undefined && caps.maxFps === undefined) return `${source} at its own size and rate, ${how}`;
+  return `${source} at most ${caps.maxWidth !== undefined ? `${size.width}x${size.height}` : 'its own size'}@${caps.maxFps !== undefined ? size.fps : 'its own rate'}, ${how}`;
+}
+
 /** What the start created and what it found, e.g. "created a new key; kept device.json, IAM config and state (3 users)". */
 export function startupSummary(daemon: DeviceDaemon): string {
   const { startup } = daemon;
@@ -205,12 +216,15 @@ async function run(opts: RunOptions): Promise<void> {
     newConnectionsPerSecondPerAddress: parseCount(opts.newConnectionsPerSecond, '--new-connections-per-second', 0),
   };
   if (opts.videoStack !== 'vp8' && opts.videoStack !== 'h264') throw new Error(`--video-stack must be vp8 or h264, not "${opts.videoStack}"`);
-  opts.size ??= opts.videoStack === 'h264' ? H264_PATTERN_SIZE : `${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}`;
+  const sizeGiven = opts.size !== undefined;
+  const fpsGiven = opts.fps !== undefined;
+  opts.size ??= opts.videoStack === 'h264' ? H264_PATTERN_SIZE : VP8_SIZE;
   const size = /^(\d{2,4})x(\d{2,4})$/.exec(opts.size);
   const [width, height] = size ? [Number(size[1]), Number(size[2])] : [NaN, NaN];
   if (!size || width % 2 || height % 2 || width < 16 || height < 16 || width > 3840 || height > 2160) throw new Error(`--size must be WxH with even numbers from 16x16 to 3840x2160, not "${opts.size}"`);
-  const fps = Number(opts.fps);
+  const fps = Number(opts.fps ?? DEFAULT_VIDEO.fps);
   if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new Error(`--fps must be a whole number from 1 to 60, not "${opts.fps}"`);
+  const caps = { ...(sizeGiven ? { maxWidth: width, maxHeight: height } : {}), ...(fpsGiven ? { maxFps: fps } : {}) };
   for (const category of opts.notificationCategory) {
     if (!/^[A-Za-z0-9 _.:-]{1,64}$/.test(category)) throw new Error(`--notification-category must be 1-64 characters of letters, digits, space, "_", ".", ":" or "-", not "${category}"`);
   }
@@ -227,6 +241,7 @@ async function run(opts: RunOptions): Promise<void> {
     setupTimeoutMs: parseSeconds(opts.videoSetupTimeout, '--video-setup-timeout') * 1000,
     ffmpegPath: opts.ffmpeg,
     stack: opts.videoStack as VideoStack,
+    caps,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
   const daemon = await DeviceDaemon.open({
@@ -295,7 +310,7 @@ async function run(opts: RunOptions): Promise<void> {
     `  state        ${daemon.paths.stateDir}`,
     `  mDNS         ${mdns}`,
     ...(opts.relay ? [`  relay        ${opts.relay}`] : []),
-    `  video        ${opts.source === 'pattern' ? 'test pattern' : opts.source} ${width}x${height}@${fps}, ${opts.videoStack === 'h264' ? 'H.264 shared by all viewers (node-datachannel)' : 'VP8 per viewer (@roamhq/wrtc)'}`,
+    `  video        ${videoLine(opts.source, opts.videoStack, { width, height, fps }, caps)}`,
     `listening on ${address.host}:${address.port}`,
   ];
   const initial = state.InitialPairingUsername ? daemon.iam.user(state.InitialPairingUsername) : undefined;

@@ -79,6 +79,8 @@ export interface FfmpegSourceOptions {
   output?: 'i420' | 'h264';
   /** Restart (live) or fail (file) when ffmpeg gives no first frame / no next frame for this long. */
   watchdog?: { firstFrameMs?: number; stallMs?: number };
+  /** V4L2: the pixel format to ask the camera for (e.g. `h264`), and whether to leave its size and rate alone. */
+  v4l2?: { inputFormat?: string | undefined; ownSize?: boolean | undefined };
 }
 
 export const FFMPEG_NOT_FOUND =
@@ -144,7 +146,7 @@ export async function checkFfmpeg(
 /** Successful checks, per binary: a source checks once, then spawns directly. */
 const checked = new Map<string, Promise<{ ok: true; version: string } | { ok: false; message: string }>>();
 
-function checkFfmpegCached(ffmpegPath: string): ReturnType<typeof checkFfmpeg> {
+export function checkFfmpegCached(ffmpegPath: string): ReturnType<typeof checkFfmpeg> {
   let pending = checked.get(ffmpegPath);
   if (!pending) {
     pending = checkFfmpeg(ffmpegPath).then((result) => {
@@ -158,7 +160,7 @@ function checkFfmpegCached(ffmpegPath: string): ReturnType<typeof checkFfmpeg> {
 }
 
 /** ffmpeg's major version from a version string ("5.1.6-0+deb12u1", "n6.0", "N-1234-g…" = git). */
-function majorVersion(version: string): number | undefined {
+export function majorVersion(version: string): number | undefined {
   const m = /^n?(\d+)\./.exec(version);
   return m ? Number(m[1]) : undefined;
 }
@@ -194,6 +196,7 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
   private readonly redact: (text: string) => string;
   private readonly assembler: FrameAssembler;
   private readonly splitter: AccessUnitSplitter | undefined;
+  private readonly v4l2: FfmpegSourceOptions['v4l2'];
 
   /** Between start() and stop() or a final failure. */
   private active = false;
@@ -219,6 +222,7 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
     this.firstFrameMs = options.watchdog?.firstFrameMs ?? (this.kind === 'file' ? 15_000 : 25_000);
     this.stallMs = options.watchdog?.stallMs ?? Math.max(10_000, 5_000 / this.fps);
     this.redact = redactor(options.input);
+    this.v4l2 = options.v4l2;
     const shown = this.redact(options.input);
     const what = this.kind === 'file' ? `file ${shown}${this.loop ? ' (looped)' : ''}` : `${this.kind} ${shown}`;
     this.description = options.output === 'h264' ? `${what} -> H.264 passed through` : `${what} -> ${this.width}x${this.height}@${this.fps}`;
@@ -284,6 +288,8 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
       fps: this.fps,
       loop: this.loop,
       legacyRtspTimeout: major !== undefined && major < 5,
+      ...(this.v4l2?.inputFormat ? { v4l2InputFormat: this.v4l2.inputFormat } : {}),
+      ...(this.v4l2?.ownSize ? { v4l2OwnSize: true } : {}),
     });
     let child: ChildProcess;
     try {
@@ -460,7 +466,7 @@ function validate(o: FfmpegSourceOptions): void {
 }
 
 /** Hides the password of a URL input (rtsp://user:secret@cam) in descriptions and messages. */
-function redactor(input: string): (text: string) => string {
+export function redactor(input: string): (text: string) => string {
   let password = '';
   try {
     password = new URL(input).password;

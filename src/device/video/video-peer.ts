@@ -4,9 +4,10 @@
  * (SETUP_REQUEST, DESCRIPTION, CANDIDATE, CLOSE), the IAM gate and candidate filtering, and talks
  * to the stack only through this interface, so a filter can sit between the two and either stack
  * can carry the media:
- *   - wrtc-media.ts: @roamhq/wrtc, raw frames, one libwebrtc VP8 encoder per viewer (the default);
  *   - h264/ndc-media.ts: node-datachannel (libdatachannel), one H.264 stream for all viewers,
- *     an RTP packetizer and SRTP per viewer (`--video-stack h264`).
+ *     an RTP packetizer and SRTP per viewer (the default, `--video-stack h264`);
+ *   - wrtc-media.ts: @roamhq/wrtc, raw frames, one libwebrtc VP8 encoder per viewer
+ *     (`--video-stack vp8`).
  */
 import type { IceServer } from '../../shared/protocol/webrtc-api';
 import type { SourceStatus } from './capture';

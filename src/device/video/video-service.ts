@@ -21,6 +21,7 @@ import {
 import { parseBody, type DeviceCore, type RequestContext } from '../request-context';
 import type { Requester } from '../iam/iam-service';
 import { SourceLog } from '../../net/log';
+import { localBindAddress } from '../../net/local-address';
 import { RemoteCandidateFilter, turnAddresses, UnknownAddressBudget } from '../../shared/video/remote-candidates';
 import type { SourceStatus } from './capture';
 import type { PeerState, VideoMedia, VideoPeer } from './video-peer';
@@ -78,8 +79,9 @@ class ViewerSession {
     const iceServers = [...this.service.options.iceServers, ...((await this.endpoint.extraIceServers?.()) ?? [])];
     this.candidates = this.service.candidateFilter(this.endpoint.requester, iceServers);
     const addresses = this.service.options.iceAddresses;
+    const bindAddress = localBindAddress(addresses);
     const pc = await this.service.media.createPeer(
-      { iceServers, ...(addresses.length === 1 ? { bindAddress: addresses[0]! } : {}) },
+      { iceServers, ...(bindAddress ? { bindAddress } : {}) },
       {
         onCandidate: (candidate) => {
           if (this.closed || !candidateAllowed(candidate.candidate, addresses)) return;

@@ -1,5 +1,5 @@
 /**
- * The original stack, still the default: raw frames from the shared capture into @roamhq/wrtc,
+ * The original stack (`--video-stack vp8`; the default is h264/ndc-media.ts): raw frames from the shared capture into @roamhq/wrtc,
  * one libwebrtc VP8 encoder per viewer (its first frame is a keyframe, so a new viewer sees a
  * picture at once). Costs an encode per viewer; see docs/video.md.
  */

@@ -24,6 +24,10 @@ export interface FfmpegArgsOptions {
   loop: boolean;
   /** ffmpeg before 5 calls the RTSP socket timeout `-stimeout` (`-timeout` there means listen). */
   legacyRtspTimeout?: boolean;
+  /** V4L2 only: the pixel format to ask the camera for (`h264` for passthrough). */
+  v4l2InputFormat?: string;
+  /** V4L2 only: do not ask for a size and rate (the camera's own are wanted). */
+  v4l2OwnSize?: boolean;
 }
 
 /** RTSP and URL sources give up on a silent socket after this long (then the source retries). */
@@ -61,6 +65,15 @@ export function buildPassthroughArgs(o: FfmpegArgsOptions): string[] {
   ];
 }
 
+/**
+ * ffprobe's command line for the first video stream's codec, size and rate (JSON on stdout), with
+ * the same input options as the source (no -re / loop: a probe reads only the start).
+ */
+export function buildProbeArgs(o: FfmpegArgsOptions): string[] {
+  const input = inputArgs(o).filter((a, i, all) => a !== '-nostdin' && a !== '-re' && a !== '-stream_loop' && all[i - 1] !== '-stream_loop');
+  return [...input, '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,profile,width,height,avg_frame_rate,r_frame_rate', '-of', 'json'];
+}
+
 function inputArgs(o: FfmpegArgsOptions): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
   switch (o.kind) {
@@ -83,12 +96,10 @@ function inputArgs(o: FfmpegArgsOptions): string[] {
     case 'v4l2':
       // Ask the camera for the size and rate we want; the driver picks the nearest it has and the
       // filters below make the result exact.
-      args.push(
-        '-f', 'v4l2',
-        '-framerate', String(o.fps),
-        '-video_size', `${o.width}x${o.height}`,
-        '-i', o.input,
-      );
+      args.push('-f', 'v4l2');
+      if (o.v4l2InputFormat) args.push('-input_format', o.v4l2InputFormat);
+      if (!o.v4l2OwnSize) args.push('-framerate', String(o.fps), '-video_size', `${o.width}x${o.height}`);
+      args.push('-i', o.input);
       break;
     case 'url':
       args.push('-rw_timeout', String(NETWORK_TIMEOUT_US), '-fflags', 'nobuffer', '-i', o.input);

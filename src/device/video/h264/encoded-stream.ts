@@ -1,19 +1,20 @@
 /**
  * One H.264 stream for every viewer. A source gives pictures (Annex B access units) once; each
  * viewer's peer gets the same bytes and only packetizes and encrypts them (h264/ndc-media.ts).
- *   - The test pattern is rendered once and encoded once (libx264 through GStreamer's x264enc,
- *     x264-encoder.py), with a keyframe on request: a viewer joining, or a viewer's PLI, rate-limited.
- *   - ffmpeg sources (RTSP, V4L2, files) that carry H.264 are passed through: ffmpeg copies the
- *     camera's stream (no decoding); a keyframe cannot be requested, a joining viewer waits for
- *     the camera's next one.
- * The source starts with the first viewer and stops with the last, as before.
+ *   - Raw frames (the test pattern, or a camera or file ffmpeg decodes because it is not H.264 or
+ *     is above the caps) are encoded once (EncodeOnceSource: x264-encoder.py, a hardware encoder
+ *     where present, else libx264 through GStreamer's x264enc), with a keyframe on request: a
+ *     viewer joining, or a viewer's PLI, rate-limited.
+ *   - H.264 within the caps (RTSP, V4L2, files) is passed through: ffmpeg copies the camera's
+ *     stream (no decoding); a keyframe cannot be requested, a joining viewer waits for the
+ *     camera's next one. camera-source.ts probes a camera and picks one of the two.
+ * The source starts with the first viewer and stops with the last (SharedSource).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../../net/log';
-import type { SourceStatus } from '../capture';
-import { logSourceStatus } from '../source-status';
+import { SharedSource, type FrameSource, type SourceStatus } from '../shared-source';
 import { createFfmpegSource } from '../ffmpeg-source';
 import { PatternSource } from '../pattern-source';
 import { MAX_ACCESS_UNIT_BYTES, nalTypes, type AccessUnit } from './annexb';
@@ -48,30 +49,53 @@ export function patternBitrateKbps(width: number, height: number, fps: number): 
   return Math.round(Math.min(8000, Math.max(300, (width * height * fps * 0.1) / 1000)));
 }
 
-/** The test pattern rendered once and encoded once. */
-export class PatternH264Source extends EventEmitter<EncodedSourceEvents> implements EncodedSource {
+export interface EncodeOnceOptions {
+  width: number;
+  height: number;
+  fps: number;
+  description: string;
+  python?: string | undefined;
+  /** 'auto' (default): a hardware encoder where one works, else libx264; 'x264': libx264. */
+  encoder?: 'auto' | 'x264' | undefined;
+}
+
+/**
+ * Raw frames encoded once for every viewer (x264-encoder.py: a hardware encoder where present,
+ * else libx264 through GStreamer), with a keyframe on request. The frame source's own trouble
+ * (a camera retrying, a file that cannot be decoded) is passed on; the encoder's is reported here.
+ */
+export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implements EncodedSource {
   readonly description: string;
   readonly keyframesOnRequest = true;
-  private readonly pattern: PatternSource;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  private readonly python: string;
+  private readonly encoderChoice: 'auto' | 'x264';
   private readonly reader = new LengthPrefixedReader((data) => this.onUnit({ data, keyframe: nalTypes(data).includes(5) }));
   private encoder: ChildProcess | undefined;
+  /** The encoder the script chose ("encoder: NAME" on its stderr). */
+  private chosen: string | undefined;
   private stderrTail = '';
   private running = false;
   private lastKeyframeAt = 0;
   private keyframeTimer: NodeJS.Timeout | undefined;
   private exited: Promise<void> | undefined;
   private backpressured = 0;
+  private frameSourceRetrying = false;
 
   constructor(
-    readonly width: number,
-    readonly height: number,
-    readonly fps: number,
-    private readonly python = PYTHON,
+    private readonly frames: FrameSource,
+    options: EncodeOnceOptions,
   ) {
     super();
-    this.pattern = new PatternSource(width, height, fps);
-    this.description = `test pattern ${width}x${height}@${fps}, H.264 encoded once`;
-    this.pattern.on('frame', (frame) => {
+    this.width = options.width;
+    this.height = options.height;
+    this.fps = options.fps;
+    this.python = options.python ?? PYTHON;
+    this.encoderChoice = options.encoder ?? 'auto';
+    this.description = options.description;
+    frames.on('frame', (frame) => {
       const stdin = this.encoder?.stdin;
       if (!stdin || !stdin.writable) return;
       // An encoder that falls behind drops frames here rather than queueing them without bound.
@@ -79,7 +103,23 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
         this.backpressured++;
         return;
       }
-      stdin.write(frame.data);
+      // Copied: both frame sources reuse their buffers, and a pipe write may complete later.
+      stdin.write(Buffer.from(frame.data));
+    });
+    frames.on('status', (status) => {
+      // The pattern's and ffmpeg's 'starting'/'running'/'stopped' are this source's to say
+      // (running = the first encoded picture); a camera retrying or a source failing is passed on.
+      if (status.state === 'retrying') {
+        this.frameSourceRetrying = true;
+        this.emit('status', status);
+      } else if (status.state === 'running' && this.frameSourceRetrying) {
+        // Back after a retry: viewers that were told so hear it is running again.
+        this.frameSourceRetrying = false;
+        this.emit('status', { state: 'running', message: `running ${this.description}` });
+      } else if (status.state === 'failed' && this.encoder) {
+        void this.stopEncoder();
+        this.emit('status', status);
+      }
     });
   }
 
@@ -88,14 +128,20 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
     return this.backpressured;
   }
 
+  /** The encoder element in use (x264enc, v4l2h264enc, vah264enc …), once the encoder has said. */
+  get encoderName(): string | undefined {
+    return this.chosen;
+  }
+
   start(): void {
     if (this.encoder) return;
     this.running = false;
+    this.frameSourceRetrying = false;
     this.reader.reset();
     this.stderrTail = '';
     this.emit('status', { state: 'starting', message: `starting ${this.description}` });
     const kbps = patternBitrateKbps(this.width, this.height, this.fps);
-    const child = spawn(this.python, [ENCODER_SCRIPT, String(this.width), String(this.height), String(this.fps), String(kbps)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(this.python, [ENCODER_SCRIPT, String(this.width), String(this.height), String(this.fps), String(kbps), this.encoderChoice], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.encoder = child;
     this.lastKeyframeAt = performance.now();
     child.stdin.on('error', () => undefined);
@@ -110,43 +156,48 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
     });
     child.stderr.setEncoding('utf8').on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-600);
+      this.chosen ??= /^encoder: (\S+)/m.exec(this.stderrTail)?.[1];
     });
     this.exited = new Promise((resolve) => {
       child.on('error', (err) => {
         if (this.encoder !== child) return resolve();
         this.encoder = undefined;
-        this.pattern.stop().catch(() => undefined);
-        this.emit('status', { state: 'failed', message: `the H.264 encoder could not start (${this.python}: ${err.message}); install python3-gi and gstreamer1.0-plugins-ugly, or use --video-stack vp8` });
+        this.frames.stop().catch(() => undefined);
+        this.emit('status', { state: 'failed', message: `the H.264 encoder could not start (${this.python}: ${err.message}); install python3-gi, gstreamer1.0-plugins-ugly and -bad, or use --video-stack vp8` });
         resolve();
       });
       child.on('exit', (code, signal) => {
         if (this.encoder === child) {
           // Not asked to stop: the encoder died.
           this.encoder = undefined;
-          void this.pattern.stop();
-          const said = this.stderrTail.trim().split('\n').slice(-3).join(' / ');
+          void this.frames.stop();
+          const said = this.stderrTail.replace(/^encoder: \S+\n/m, '').trim().split('\n').slice(-3).join(' / ');
           this.emit('status', { state: 'failed', message: `the H.264 encoder exited (${signal ?? `code ${code}`})${said ? `: ${said}` : ''}` });
         }
         resolve();
       });
     });
-    this.pattern.start();
+    this.frames.start();
   }
 
   async stop(): Promise<void> {
+    if (await this.stopEncoder()) this.emit('status', { state: 'stopped', message: 'no viewers' });
+  }
+
+  /** Stops frames and encoder; true when an encoder was running. */
+  private async stopEncoder(): Promise<boolean> {
     const child = this.encoder;
     this.encoder = undefined;
     clearTimeout(this.keyframeTimer);
     this.keyframeTimer = undefined;
-    await this.pattern.stop();
-    if (child) {
-      child.stdin?.end();
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await this.exited;
-      clearTimeout(timer);
-      this.emit('status', { state: 'stopped', message: 'no viewers' });
-    }
+    await this.frames.stop();
+    if (!child) return false;
+    child.stdin?.end();
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+    await this.exited;
+    clearTimeout(timer);
+    return true;
   }
 
   /** Asks the encoder for an IDR now, or as soon as the rate limit allows (requests in between merge). */
@@ -169,10 +220,17 @@ export class PatternH264Source extends EventEmitter<EncodedSourceEvents> impleme
   private onUnit(unit: AccessUnit): void {
     if (!this.running) {
       this.running = true;
-      this.emit('status', { state: 'running', message: `running ${this.description}` });
+      this.emit('status', { state: 'running', message: `running ${this.description}${this.chosen ? ` (${this.chosen})` : ''}` });
     }
     if (unit.keyframe) this.lastKeyframeAt = performance.now();
     this.emit('unit', { ...unit, timestamp: rtpNow() });
+  }
+}
+
+/** The test pattern rendered once and encoded once. */
+export class PatternH264Source extends EncodeOnceSource {
+  constructor(width: number, height: number, fps: number, python = PYTHON) {
+    super(new PatternSource(width, height, fps), { width, height, fps, python, description: `test pattern ${width}x${height}@${fps}, H.264 encoded once` });
   }
 }
 
@@ -199,7 +257,7 @@ export class LengthPrefixedReader {
 }
 
 /** A camera's (or file's) H.264 copied by ffmpeg, with the ffmpeg source's retries and watchdogs. */
-class PassthroughSource extends EventEmitter<EncodedSourceEvents> implements EncodedSource {
+export class PassthroughSource extends EventEmitter<EncodedSourceEvents> implements EncodedSource {
   readonly keyframesOnRequest = false;
   private readonly inner: ReturnType<typeof createFfmpegSource>;
 
@@ -227,13 +285,8 @@ class PassthroughSource extends EventEmitter<EncodedSourceEvents> implements Enc
   }
 }
 
-export function createEncodedSource(video: { source: string; width: number; height: number; fps: number; ffmpegPath?: string | undefined }, log: Logger): EncodedSource {
-  if (video.source === 'pattern') return new PatternH264Source(video.width, video.height, video.fps);
-  return new PassthroughSource({ input: video.source, width: video.width, height: video.height, fps: video.fps, ...(video.ffmpegPath ? { ffmpegPath: video.ffmpegPath } : {}), log });
-}
-
 /** The 90 kHz RTP clock from the monotonic clock: pictures are stamped when they leave the encoder. */
-function rtpNow(): number {
+export function rtpNow(): number {
   return Math.round(performance.now() * 90) >>> 0;
 }
 
@@ -241,41 +294,19 @@ export interface StreamViewer {
   onUnit(unit: EncodedUnit): void;
 }
 
-export interface SharedEncodedStreamEvents {
-  status: [SourceStatus];
-}
-
-/** The one stream and its viewers: starts the source for the first, stops it after the last. */
-export class SharedEncodedStream extends EventEmitter<SharedEncodedStreamEvents> {
-  private readonly viewers = new Set<StreamViewer>();
-  private running = false;
-  private stopping: Promise<void> | undefined;
-  private lastStatus: SourceStatus = { state: 'stopped', message: 'no viewers' };
+/** The one stream and its viewers: each picture is handed to every viewer; SharedSource starts and stops the source. */
+export class SharedEncodedStream extends SharedSource<StreamViewer> {
   private units = 0;
 
   constructor(
-    readonly source: EncodedSource,
-    private readonly log: Logger,
+    override readonly source: EncodedSource,
+    log: Logger,
   ) {
-    super();
+    super(source, log);
     source.on('unit', (unit) => {
       this.units++;
       for (const viewer of this.viewers) viewer.onUnit(unit);
     });
-    source.on('status', (status) => {
-      this.lastStatus = status;
-      if (status.state === 'failed') this.running = false;
-      logSourceStatus(log, source.description, status);
-      this.emit('status', status);
-    });
-  }
-
-  get status(): SourceStatus {
-    return this.lastStatus;
-  }
-
-  get viewerCount(): number {
-    return this.viewers.size;
   }
 
   /** Pictures the source has delivered (once each, however many viewers). */
@@ -283,33 +314,7 @@ export class SharedEncodedStream extends EventEmitter<SharedEncodedStreamEvents>
     return this.units;
   }
 
-  async acquire(viewer: StreamViewer): Promise<void> {
-    if (this.stopping) await this.stopping;
-    this.viewers.add(viewer);
-    if (!this.running) {
-      this.running = true;
-      this.log.info(`video: first viewer, starting ${this.source.description}`);
-      this.source.start();
-    }
-  }
-
-  release(viewer: StreamViewer): void {
-    if (!this.viewers.delete(viewer)) return;
-    if (this.viewers.size === 0 && this.running) {
-      this.running = false;
-      this.log.info('video: last viewer left, stopping the source');
-      this.stopping = this.source.stop().finally(() => {
-        this.stopping = undefined;
-      });
-    }
-  }
-
   requestKeyframe(): void {
     this.source.requestKeyframe();
-  }
-
-  async close(): Promise<void> {
-    for (const viewer of [...this.viewers]) this.release(viewer);
-    await this.stopping;
   }
 }

@@ -1,12 +1,12 @@
 /**
- * The H.264 stack (`--video-stack h264`): node-datachannel (libdatachannel) peers that send the
+ * The H.264 stack (the default; `--video-stack h264`): node-datachannel (libdatachannel) peers that send the
  * one shared H.264 stream (encoded-stream.ts). Per viewer only an RTP packetizer (H.264, RFC
  * 6184: single NAL / FU-A), RTCP sender reports, a NACK responder (retransmits from its history)
  * and SRTP; nothing is decoded or encoded per viewer. A viewer starts at a keyframe: joining asks
  * the source for one (the pattern gives one at once; a passed-through camera's next IDR is
  * awaited), and a viewer's PLI asks again (rate-limited in the source).
  *
- * node-datachannel is loaded on first use, so the default stack never needs its native module.
+ * node-datachannel is loaded on first use, so the vp8 stack never needs its native module.
  * Its JS wrappers must stay referenced while in use: a collected PeerConnection or Track stops
  * delivering (the peer object below holds them).
  */
@@ -14,12 +14,14 @@ import { EventEmitter } from 'node:events';
 import type * as NdcModule from 'node-datachannel';
 import type { Logger } from '../../../net/log';
 import type { IceServer } from '../../../shared/protocol/webrtc-api';
+import { toNdcIceServers } from '../../../shared/video/ndc-ice-servers';
+
+export { toNdcIceServers };
 import type { SourceStatus } from '../capture';
 import type { PeerCallbacks, PeerState, VideoMedia, VideoMediaEvents, VideoPeer } from '../video-peer';
 import type { EncodedUnit, SharedEncodedStream, StreamViewer } from './encoded-stream';
 
 type Ndc = typeof NdcModule;
-type NdcIceServer = Exclude<ConstructorParameters<Ndc['PeerConnection']>[1]['iceServers'][number], string>;
 
 export const H264_PAYLOAD_TYPE = 96;
 /** Constrained baseline, packetization mode 1: what every browser decodes (level is not binding). */
@@ -29,30 +31,13 @@ const CNAME = 'lancam';
 
 let loaded: Promise<Ndc> | undefined;
 function loadNdc(): Promise<Ndc> {
-  loaded ??= import('node-datachannel');
+  loaded ??= import('node-datachannel').then((ndc) => {
+    // LANCAM_NDC_LOG=Debug|Info|Warning: libdatachannel's own log on stderr, for diagnosing ICE/DTLS.
+    const level = process.env.LANCAM_NDC_LOG;
+    if (level === 'Debug' || level === 'Info' || level === 'Warning' || level === 'Verbose') ndc.initLogger(level, (l, m) => process.stderr.write(`libdatachannel ${l}: ${m}\n`));
+    return ndc;
+  });
   return loaded;
-}
-
-/** Our ICE server entries ({urls, username, credential}) in libdatachannel's form. */
-export function toNdcIceServers(servers: IceServer[]): NdcIceServer[] {
-  const out: NdcIceServer[] = [];
-  for (const server of servers) {
-    for (const url of Array.isArray(server.urls) ? server.urls : [server.urls]) {
-      const m = /^(stuns?|turns?):(?:\/\/)?(\[[^\]]+\]|[^:?/]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$/i.exec(url);
-      if (!m) continue;
-      const scheme = m[1]!.toLowerCase();
-      const hostname = m[2]!.replace(/^\[|\]$/g, '');
-      const secure = scheme.endsWith('s');
-      const port = m[3] ? Number(m[3]) : secure ? 5349 : 3478;
-      if (scheme.startsWith('stun')) {
-        out.push({ hostname, port });
-        continue;
-      }
-      const relayType = secure ? 'TurnTls' : m[4]?.toLowerCase() === 'tcp' ? 'TurnTcp' : 'TurnUdp';
-      out.push({ hostname, port, relayType, ...(server.username !== undefined ? { username: server.username } : {}), ...(server.credential !== undefined ? { password: server.credential } : {}) });
-    }
-  }
-  return out;
 }
 
 /** PLIs (PSFB, FMT 1) in an RTCP compound packet. */

@@ -6,8 +6,16 @@ on the moment it is encoded instead of when the next one begins. libx264 through
 request (GStreamer's force-key-unit event): SIGUSR1 asks for one. ffmpeg's CLI cannot be asked
 for a keyframe while it runs.
 
-usage: x264-encoder.py WIDTH HEIGHT FPS KBPS
+A hardware encoder is used where one is present and works (ENCODER auto, the default): the
+V4L2 mem2mem encoder of a Raspberry Pi 4 (GStreamer's v4l2h264enc, the kernel's
+bcm2835-codec; ffmpeg calls it h264_v4l2m2m), then VA-API on a render node (vah264enc or
+vaapih264enc; ffmpeg's h264_vaapi), else libx264. "Works" means the element exists and reaches
+READY (it opens its device); the choice is written to stderr as "encoder: NAME". ENCODER x264
+forces libx264.
+
+usage: x264-encoder.py WIDTH HEIGHT FPS KBPS [auto|x264]
 """
+import glob
 import signal
 import struct
 import sys
@@ -22,15 +30,50 @@ gi.require_version("GstVideo", "1.0")
 from gi.repository import GLib, Gst, GstVideo  # noqa: E402
 
 
+def usable(factory: str) -> bool:
+    """The element exists and opens its device (READY)."""
+    element = Gst.ElementFactory.make(factory, None)
+    if element is None:
+        return False
+    try:
+        return element.set_state(Gst.State.READY) != Gst.StateChangeReturn.FAILURE
+    finally:
+        element.set_state(Gst.State.NULL)
+
+
+def encoder_chain(choice: str, fps: int, kbps: int) -> tuple[str, str]:
+    """(name, the pipeline from raw frames to H.264 with the encoder named enc)."""
+    gop = fps * 2
+    if choice == "auto":
+        if usable("v4l2h264enc"):
+            return "v4l2h264enc", (
+                "videoconvert ! v4l2h264enc name=enc "
+                f'extra-controls="controls,video_bitrate={kbps * 1000},h264_i_frame_period={gop},repeat_sequence_header=1" '
+                "! video/x-h264,level=(string)4,profile=(string)constrained-baseline "
+            )
+        if glob.glob("/dev/dri/renderD*"):
+            if usable("vah264enc"):
+                return "vah264enc", f"vapostproc ! vah264enc name=enc bitrate={kbps} key-int-max={gop} ! video/x-h264,profile=constrained-baseline "
+            if usable("vaapih264enc"):
+                return "vaapih264enc", f"vaapipostproc ! vaapih264enc name=enc bitrate={kbps} keyframe-period={gop} ! video/x-h264,profile=constrained-baseline "
+    return "x264enc", (
+        f"x264enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={kbps} "
+        f"key-int-max={gop} aud=true byte-stream=true "
+        "! video/x-h264,profile=constrained-baseline,stream-format=byte-stream "
+    )
+
+
 def main() -> int:
     width, height, fps, kbps = (int(a) for a in sys.argv[1:5])
+    choice = sys.argv[5] if len(sys.argv) > 5 else "auto"
     Gst.init(None)
+    name, chain = encoder_chain(choice, fps, kbps)
+    sys.stderr.write(f"encoder: {name}\n")
+    sys.stderr.flush()
     pipeline = Gst.parse_launch(
         f"fdsrc fd=0 blocksize={width * height * 3 // 2} do-timestamp=false "
         f"! rawvideoparse width={width} height={height} format=i420 framerate={fps}/1 "
-        f"! x264enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={kbps} "
-        f"key-int-max={fps * 2} aud=true byte-stream=true "
-        "! video/x-h264,profile=constrained-baseline,stream-format=byte-stream "
+        f"! {chain}"
         "! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au "
         "! appsink name=sink emit-signals=true sync=false max-buffers=30"
     )
