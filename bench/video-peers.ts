@@ -51,6 +51,9 @@ export async function startVideoDevice(width: number, height: number, fps: numbe
     '--no-mdns',
     '--ice-address', LOOPBACK,
     '--source', 'pattern',
+    // This benchmark measures the vp8 stack (one libwebrtc encoder per viewer, viewers decode VP8);
+    // the default H.264 stack is measured by bench/streams.ts and bench/streams-chromium.ts.
+    '--video-stack', 'vp8',
     '--size', `${width}x${height}`,
     '--fps', String(fps),
     '--max-viewers', '16',

@@ -405,7 +405,7 @@ export async function run(): Promise<BenchResult> {
       unit: 'ms; CPU in % of one core; fps',
       elapsedSeconds: round1((performance.now() - started) / 1000),
       setup: {
-        device: 'real lancam-device process (child process, 127.0.0.1, --no-mdns, --ice-address 127.0.0.1, --source pattern, --fps 30), paired admin by local-initial',
+        device: 'real lancam-device process (child process, 127.0.0.1, --no-mdns, --ice-address 127.0.0.1, --source pattern, --video-stack vp8, --fps 30: the vp8 stack, kept as an option; the default H.264 stack is in the streams benchmarks), paired admin by local-initial',
         viewers: "in the bench process: DeviceSession + CameraViewer (@roamhq/wrtc, iceAddresses ['127.0.0.1']), one channel per viewer, counting frames only",
         sharedCores: `device and viewers share this machine's ${os.cpus().length} CPUs: every viewer decodes VP8 (and wrtc copies each frame into JS) in the bench process, competing with the device's encoders. CPU and capacity numbers are for device + viewers on one machine; a device alone would serve more.`,
         codec: 'VP8 (wrtc default), one encoder per viewer (each peer connection gets its own track of the shared capture)',
