@@ -38,6 +38,7 @@ import { WrtcMedia } from './video/wrtc-media';
 import type { VideoMedia } from './video/video-peer';
 import { NdcMedia } from './video/h264/ndc-media';
 import { SharedEncodedStream, createEncodedSource } from './video/h264/encoded-stream';
+import { createAudioStream } from './video/audio/create-audio';
 import { RelayLink, type RelayLinkOptions } from './relay/relay-link';
 
 export const APP_NAME = 'lancam-device';
@@ -87,6 +88,8 @@ export interface DeviceVideoOptions extends VideoOptions {
    * passed through); see docs/video.md.
    */
   stack?: VideoStack | undefined;
+  /** `h264` stack only: undefined/true the source's own sound, a capture device (ALSA/pulse), or false for none (audio/create-audio.ts). */
+  audio?: string | boolean | undefined;
 }
 
 export type VideoStack = 'vp8' | 'h264';
@@ -450,7 +453,7 @@ export function forbidden(action: string): RpcResponse {
 }
 
 function createMedia(video: DeviceVideoOptions, log: Logger): VideoMedia {
-  if (video.stack === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log);
+  if (video.stack === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log, createAudioStream(video, log));
   return new WrtcMedia(new SharedCapture(createSource(video, log), log), { width: video.width, height: video.height });
 }
 

@@ -1,0 +1,185 @@
+/**
+ * Audio on the `h264` stack end to end with real processes: `lancam-device --video-stack h264`
+ * sends Opus next to the H.264 (the pattern's beep, an RTSP camera's AAC transcoded once, Opus
+ * passed through), and `lancam watch` (node-datachannel + one ffmpeg decoding the Opus) reports
+ * the codec, the level and the A/V offset measured from the pattern's beep against its pixels.
+ * Loopback only: every device with `--ice-address 127.0.0.1`, every viewer with 127.0.0.1.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WatchStats } from '../../src/companion/video/camera-viewer';
+import { cleanupAll, onCleanup, REPO, runCli, tempDir, type DeviceProcess } from '../helpers/processes';
+import { adminOf } from '../helpers/raw-client';
+import { cleanupVideo, ICE_LOOPBACK, openViewer, pairedClient, sleep, startVideoDevice, waitForLog } from '../helpers/video';
+
+afterEach(async () => {
+  await cleanupVideo();
+  await cleanupAll();
+});
+
+const H264 = ['--video-stack', 'h264'];
+
+type WatchJson = Omit<WatchStats, 'frames' | 'audio'> & { audio: { codec: string; packets: number; levelDbfs: number | null; silent: boolean; beeps: number; avOffsetMs: number | null; audioLatencyMs: number | null } | null };
+
+function at(device: DeviceProcess): string {
+  return `${device.host}:${device.port}`;
+}
+
+function cli(home: string, args: string[], timeoutMs = 30_000) {
+  return runCli(['--json', ...ICE_LOOPBACK, ...args], { home, timeoutMs });
+}
+
+async function cliPair(device: DeviceProcess, home: string): Promise<void> {
+  const paired = await cli(home, ['pair', '--address', at(device)]);
+  expect(paired.code, paired.stdout + paired.stderr).toBe(0);
+}
+
+/** Command lines of the children of `pid`. */
+function children(pid: number): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) found.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' '));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
+}
+
+/** GStreamer's RTSP server on loopback; resolves with the base URL (mounts /cam, /cam-aac, /cam-opus, …). */
+async function startRtspCamera(width: number, height: number, fps: number): Promise<string> {
+  const child = spawn('/usr/bin/python3', [path.join(REPO, 'test/helpers/video-rtsp-server.py'), '0', String(width), String(height), String(fps)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the RTSP server did not start: ${err}`)), 15_000);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', () => reject(new Error(`the RTSP server exited: ${err}`)));
+  });
+  return `rtsp://127.0.0.1:${port}`;
+}
+
+describe('audio on the h264 stack', () => {
+  it('lancam watch hears the pattern\'s beep: Opus, a level, and an A/V offset from the beep against the pixels', async () => {
+    const device = await startVideoDevice({ size: '640x360', args: H264 });
+    const home = await tempDir('lancam-home-');
+    await cliPair(device, home);
+    const watch = await cli(home, ['watch', '--address', at(device), '--seconds', '6'], 40_000);
+    expect(watch.code, watch.stdout + watch.stderr).toBe(0);
+    const stats = watch.json<WatchJson>();
+    console.log(`pattern audio watch: ${JSON.stringify(stats)}`);
+    expect(stats.glassToGlassMs).not.toBeNull();
+    expect(stats.audio).not.toBeNull();
+    const audio = stats.audio!;
+    expect(audio.codec).toBe('opus');
+    // 20 ms packets for 6 s (the first second may be spent connecting).
+    expect(audio.packets).toBeGreaterThan(150);
+    // One beep of -15 dBFS RMS for 100 ms each second: about -25 dBFS over a second.
+    expect(audio.silent).toBe(false);
+    expect(audio.levelDbfs).not.toBeNull();
+    expect(audio.levelDbfs!).toBeGreaterThan(-35);
+    expect(audio.levelDbfs!).toBeLessThan(-15);
+    expect(audio.beeps).toBeGreaterThanOrEqual(3);
+    expect(typeof audio.avOffsetMs).toBe('number');
+    expect(Math.abs(audio.avOffsetMs!)).toBeLessThan(500);
+    expect(device.stderr()).toMatch(/audio: first viewer, starting the test pattern's tone/);
+  }, 60_000);
+
+  it('one audio pipeline for three viewers, stopped after the last; --no-audio sends video only', async () => {
+    const device = await startVideoDevice({ size: '320x240', args: H264 });
+    const admin = await adminOf(device);
+    const client = await pairedClient(device, admin, 'ada', 'Guest');
+    const viewers = [];
+    for (let i = 0; i < 3; i++) {
+      const { viewer } = await openViewer(await client.open());
+      await viewer.nextFrame(15_000);
+      viewers.push(viewer);
+    }
+    await sleep(2500);
+    for (const viewer of viewers) {
+      const stats = await viewer.stats();
+      expect(stats.audio?.codec).toBe('opus');
+      expect(stats.audio!.packets).toBeGreaterThan(50);
+      expect(stats.audio!.levelDbfs).not.toBeNull();
+    }
+    expect(device.stderr().match(/audio: first viewer, starting/g)).toHaveLength(1);
+    for (const viewer of viewers) viewer.close();
+    await waitForLog(device, /audio: last viewer left/, 8000);
+
+    const quiet = await startVideoDevice({ size: '320x240', args: [...H264, '--no-audio'] });
+    const quietAdmin = await adminOf(quiet);
+    const quietClient = await pairedClient(quiet, quietAdmin, 'bo', 'Guest');
+    const { viewer } = await openViewer(await quietClient.open());
+    await viewer.nextFrame(15_000);
+    const stats = await viewer.stats();
+    expect(stats.audio).toBeNull();
+    expect(quiet.stderr()).not.toMatch(/audio:/);
+  }, 90_000);
+
+  it('revocation cuts the sound with the picture', async () => {
+    const device = await startVideoDevice({ size: '320x240', args: H264 });
+    const admin = await adminOf(device);
+    const client = await pairedClient(device, admin, 'gus', 'Guest');
+    const { viewer } = await openViewer(await client.open());
+    await viewer.nextFrame(15_000);
+    await sleep(1500);
+    expect((await viewer.stats()).audio!.packets).toBeGreaterThan(20);
+    const answered = await admin.call('DELETE', '/iam/users/gus');
+    expect(answered.status).toBe(202);
+    const reason = await Promise.race([viewer.closed(), sleep(3000).then(() => 'still open')]);
+    expect(reason).toContain('revoked');
+    await waitForLog(device, /audio: last viewer left/, 5000);
+  }, 60_000);
+
+  it('an RTSP camera with H.264 + AAC: the AAC is transcoded once to Opus; H.264 + Opus is passed through', async () => {
+    const base = await startRtspCamera(320, 240, 30);
+    const aac = await startVideoDevice({ source: `${base}/cam-aac`, args: H264 });
+    const home = await tempDir('lancam-home-');
+    await cliPair(aac, home);
+    const watched = await cli(home, ['watch', '--address', at(aac), '--seconds', '4'], 40_000);
+    expect(watched.code, watched.stdout + watched.stderr + aac.stderr()).toBe(0);
+    const stats = watched.json<WatchJson>();
+    console.log(`rtsp aac watch: ${JSON.stringify(stats)}`);
+    expect([stats.width, stats.height]).toEqual([320, 240]);
+    expect(stats.audio?.codec).toBe('opus');
+    expect(stats.audio!.packets).toBeGreaterThan(50);
+    // The server's test tone (a sine at -20 dBFS peak): not silent.
+    expect(stats.audio!.silent).toBe(false);
+    expect(stats.audio!.levelDbfs!).toBeGreaterThan(-40);
+    expect(aac.stderr()).toMatch(/aac transcoded once to Opus/);
+    const helpers = children(aac.process.pid!).filter((c) => c.includes('ffmpeg'));
+    expect(helpers.some((c) => c.includes('-c:v copy'))).toBe(true);
+    expect(helpers.some((c) => c.includes('-c:a libopus'))).toBe(true);
+
+    const opus = await startVideoDevice({ source: `${base}/cam-opus`, args: H264 });
+    await cliPair(opus, home);
+    const heard = await cli(home, ['watch', '--address', at(opus), '--seconds', '4'], 40_000);
+    expect(heard.code, heard.stdout + heard.stderr + opus.stderr()).toBe(0);
+    const opusStats = heard.json<WatchJson>();
+    console.log(`rtsp opus watch: ${JSON.stringify(opusStats)}`);
+    expect(opusStats.audio?.codec).toBe('opus');
+    expect(opusStats.audio!.silent).toBe(false);
+    expect(opus.stderr()).toMatch(/Opus passed through/);
+    expect(children(opus.process.pid!).some((c) => c.includes('-c:a copy'))).toBe(true);
+  }, 120_000);
+});
