@@ -151,12 +151,17 @@ describe('audio on the h264 stack', () => {
     await waitForLog(device, /audio: last viewer left/, 5000);
   }, 60_000);
 
-  it('an RTSP camera with H.264 + AAC: the AAC is transcoded once to Opus; H.264 + Opus is passed through', async () => {
+  it('an RTSP camera with H.264 + AAC: the AAC is transcoded once to Opus; Opus is passed through; G.711 transcoded', async () => {
     const base = await startRtspCamera(320, 240, 30);
     const aac = await startVideoDevice({ source: `${base}/cam-aac`, args: H264 });
     const home = await tempDir('lancam-home-');
     await cliPair(aac, home);
-    const watched = await cli(home, ['watch', '--address', at(aac), '--seconds', '4'], 40_000);
+    const watching = cli(home, ['watch', '--address', at(aac), '--seconds', '4'], 40_000);
+    // While it plays: one ffmpeg copies the video, one transcodes the AAC.
+    const ffmpegs = () => children(aac.process.pid!).filter((c) => c.includes('ffmpeg'));
+    await expect.poll(() => ffmpegs().some((c) => c.includes('-c:v copy')) && ffmpegs().some((c) => c.includes('-c:a libopus')), { timeout: 20_000, interval: 200 }).toBe(true);
+    expect(ffmpegs().filter((c) => c.includes('-c:a libopus'))).toHaveLength(1);
+    const watched = await watching;
     expect(watched.code, watched.stdout + watched.stderr + aac.stderr()).toBe(0);
     const stats = watched.json<WatchJson>();
     console.log(`rtsp aac watch: ${JSON.stringify(stats)}`);
@@ -167,19 +172,28 @@ describe('audio on the h264 stack', () => {
     expect(stats.audio!.silent).toBe(false);
     expect(stats.audio!.levelDbfs!).toBeGreaterThan(-40);
     expect(aac.stderr()).toMatch(/aac transcoded once to Opus/);
-    const helpers = children(aac.process.pid!).filter((c) => c.includes('ffmpeg'));
-    expect(helpers.some((c) => c.includes('-c:v copy'))).toBe(true);
-    expect(helpers.some((c) => c.includes('-c:a libopus'))).toBe(true);
 
     const opus = await startVideoDevice({ source: `${base}/cam-opus`, args: H264 });
     await cliPair(opus, home);
-    const heard = await cli(home, ['watch', '--address', at(opus), '--seconds', '4'], 40_000);
+    const hearing = cli(home, ['watch', '--address', at(opus), '--seconds', '4'], 40_000);
+    await expect.poll(() => children(opus.process.pid!).some((c) => c.includes('ffmpeg') && c.includes('-c:a copy')), { timeout: 20_000, interval: 200 }).toBe(true);
+    const heard = await hearing;
     expect(heard.code, heard.stdout + heard.stderr + opus.stderr()).toBe(0);
     const opusStats = heard.json<WatchJson>();
     console.log(`rtsp opus watch: ${JSON.stringify(opusStats)}`);
     expect(opusStats.audio?.codec).toBe('opus');
     expect(opusStats.audio!.silent).toBe(false);
     expect(opus.stderr()).toMatch(/Opus passed through/);
-    expect(children(opus.process.pid!).some((c) => c.includes('-c:a copy'))).toBe(true);
+
+    // G.711 A-law (8 kHz) is transcoded once too.
+    const pcma = await startVideoDevice({ source: `${base}/cam-pcma`, args: H264 });
+    await cliPair(pcma, home);
+    const alaw = await cli(home, ['watch', '--address', at(pcma), '--seconds', '3'], 40_000);
+    expect(alaw.code, alaw.stdout + alaw.stderr + pcma.stderr()).toBe(0);
+    const alawStats = alaw.json<WatchJson>();
+    expect(alawStats.audio?.codec).toBe('opus');
+    expect(alawStats.audio!.silent).toBe(false);
+    expect(alawStats.audio!.levelDbfs!).toBeGreaterThan(-40);
+    expect(pcma.stderr()).toMatch(/pcm_alaw transcoded once to Opus/);
   }, 120_000);
 });
