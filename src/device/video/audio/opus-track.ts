@@ -17,6 +17,21 @@ type PeerConnection = InstanceType<Ndc['PeerConnection']>;
 export const OPUS_PAYLOAD_TYPE = 111;
 export const AUDIO_MID = 'audio';
 
+/**
+ * Whether a viewer's description takes the audio: an `m=audio` section with a port other than 0
+ * whose direction lets the viewer receive (recvonly or sendrecv; none given means sendrecv).
+ */
+export function remoteAcceptsAudio(sdp: string, mid = AUDIO_MID): boolean {
+  for (const section of sdp.split(/\r?\n(?=m=)/)) {
+    if (!section.startsWith('m=audio ')) continue;
+    const m = /^a=mid:(\S+)/m.exec(section);
+    if (m && m[1] !== mid) continue;
+    if (/^m=audio 0 /.test(section)) return false;
+    return !/^a=(sendonly|inactive)\s*$/m.test(section);
+  }
+  return false;
+}
+
 export interface OpusSender {
   /** True once the viewer accepted the audio and the track is open. */
   readonly open: boolean;
@@ -36,9 +51,21 @@ export async function addOpusTrack(ndc: Ndc, pc: PeerConnection, stream: SharedA
   packetizer.addToChain(reporter);
   track.setMediaHandler(packetizer);
   let closed = false;
+  // libdatachannel opens the track with the transport even when the viewer's answer rejected
+  // the audio (bundled on one transport): the answer itself is checked before anything is sent.
+  let checkedSdp: string | undefined;
+  let accepted = false;
+  const acceptedNow = (): boolean => {
+    const sdp = pc.remoteDescription()?.sdp;
+    if (sdp !== checkedSdp) {
+      checkedSdp = sdp;
+      accepted = sdp !== undefined && remoteAcceptsAudio(sdp);
+    }
+    return accepted;
+  };
   const viewer: AudioViewer = {
     onPacket(packet: AudioPacket) {
-      if (closed || !track.isOpen()) return;
+      if (closed || !track.isOpen() || !acceptedNow()) return;
       config.timestamp = packet.timestamp;
       try {
         track.sendMessageBinary(packet.data);
@@ -52,7 +79,7 @@ export async function addOpusTrack(ndc: Ndc, pc: PeerConnection, stream: SharedA
   const held = { media, track, config, packetizer, reporter };
   return {
     get open() {
-      return !closed && held.track.isOpen();
+      return !closed && held.track.isOpen() && acceptedNow();
     },
     close() {
       if (closed) return;

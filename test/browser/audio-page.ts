@@ -1,0 +1,123 @@
+/**
+ * A test page for sound in the browser path: the real renderer modules (bridge client and live
+ * video) without the React shell. It reads what Chromium itself says about the received audio
+ * (getStats: codec, audioLevel, totalAudioEnergy) and measures the sound with a WebAudio
+ * AnalyserNode on the received track. `start(id, { audio: false })` makes a viewer that refuses
+ * the audio (its answer rejects the audio m-line), to show it still gets the video.
+ */
+import { connectBridge, takeTokenFromLocation } from '../../src/renderer/api/bridge-client';
+import { LiveVideo } from '../../src/renderer/video/live-video';
+
+export interface AudioInbound {
+  mimeType: string | undefined;
+  packetsReceived: number;
+  audioLevel: number;
+  totalAudioEnergy: number;
+  totalSamplesReceived: number;
+}
+
+declare global {
+  interface Window {
+    lancamAudio: {
+      ready: Promise<void>;
+      start(deviceId: string, options?: { audio?: boolean }): Promise<void>;
+      stats(): { frames: number; latencyMs: number | null } | undefined;
+      hasAudio(): boolean;
+      stop(): void;
+      /** Unmutes the element (Chromium's audioLevel/totalAudioEnergy measure what is played out). */
+      unmute(): void;
+      videoCodec(): Promise<string | undefined>;
+      audioInbound(): Promise<AudioInbound | undefined>;
+      /** Peak RMS (0..1) the analyser saw on the received track over `ms`. */
+      analyse(ms: number): Promise<number>;
+      /** Transceivers of the peer connection: kind, direction, currentDirection. */
+      transceivers(): { kind: string; currentDirection: string | null }[];
+    };
+  }
+}
+
+let refuseAudio = false;
+const peers: RTCPeerConnection[] = [];
+const NativePeerConnection = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePeerConnection {
+  constructor(config?: RTCConfiguration) {
+    super(config);
+    peers.push(this);
+  }
+
+  override async createAnswer(options?: RTCAnswerOptions): Promise<RTCSessionDescriptionInit> {
+    // A viewer that does not take sound: its answer rejects the audio m-line.
+    if (refuseAudio) for (const t of this.getTransceivers()) if (t.receiver.track.kind === 'audio') t.stop();
+    return super.createAnswer(options);
+  }
+} as typeof RTCPeerConnection;
+
+let live: LiveVideo | undefined;
+const token = takeTokenFromLocation();
+const apiPromise = token ? connectBridge(token) : Promise.reject(new Error('no token in the address'));
+
+async function inboundOf(kind: 'audio' | 'video'): Promise<{ stat: Record<string, unknown>; mimeType: string | undefined } | undefined> {
+  const pc = peers.at(-1);
+  if (!pc) return undefined;
+  const report = await pc.getStats();
+  let found: Record<string, unknown> | undefined;
+  report.forEach((s: Record<string, unknown>) => {
+    if (s.type === 'inbound-rtp' && s.kind === kind) found = s;
+  });
+  if (!found) return undefined;
+  const codec = typeof found.codecId === 'string' ? (report.get(found.codecId) as { mimeType?: string } | undefined) : undefined;
+  return { stat: found, mimeType: codec?.mimeType };
+}
+
+window.lancamAudio = {
+  ready: apiPromise.then(() => undefined),
+  start: async (deviceId, options = {}) => {
+    refuseAudio = options.audio === false;
+    const video = document.querySelector('video')!;
+    live = new LiveVideo(await apiPromise, deviceId, video);
+    await live.start();
+  },
+  stats: () => live?.stats,
+  hasAudio: () => live?.hasAudio ?? false,
+  stop: () => live?.stop(),
+  unmute: () => {
+    document.querySelector('video')!.muted = false;
+  },
+  videoCodec: async () => (await inboundOf('video'))?.mimeType,
+  audioInbound: async () => {
+    const found = await inboundOf('audio');
+    if (!found) return undefined;
+    const s = found.stat;
+    return {
+      mimeType: found.mimeType,
+      packetsReceived: Number(s.packetsReceived ?? 0),
+      audioLevel: Number(s.audioLevel ?? 0),
+      totalAudioEnergy: Number(s.totalAudioEnergy ?? 0),
+      totalSamplesReceived: Number(s.totalSamplesReceived ?? 0),
+    };
+  },
+  analyse: async (ms) => {
+    const video = document.querySelector('video')!;
+    const track = (video.srcObject as MediaStream | null)?.getAudioTracks()[0];
+    if (!track) return 0;
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const source = ctx.createMediaStreamSource(new MediaStream([track]));
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 2048;
+    source.connect(analyser);
+    const buf = new Float32Array(analyser.fftSize);
+    let peak = 0;
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      analyser.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const v of buf) sum += v * v;
+      peak = Math.max(peak, Math.sqrt(sum / buf.length));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await ctx.close();
+    return peak;
+  },
+  transceivers: () => (peers.at(-1)?.getTransceivers() ?? []).map((t) => ({ kind: t.receiver.track.kind, currentDirection: t.currentDirection })),
+};
