@@ -4,7 +4,7 @@
  * starts with the first viewer and stops after the last. Audio is optional: a source without
  * sound, or one that fails, leaves the video alone (its status is logged, viewers keep watching).
  */
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import type { Logger } from '../../../net/log';
 
 export interface AudioPacket {
