@@ -30,6 +30,8 @@ declare global {
       audioInbound(): Promise<AudioInbound | undefined>;
       /** Peak RMS (0..1) the analyser saw on the received track over `ms`. */
       analyse(ms: number): Promise<number>;
+      /** RTCP sender reports Chromium got per kind (remote-outbound-rtp reportsSent). */
+      senderReports(): Promise<{ audio: number; video: number }>;
       /** Transceivers of the peer connection: kind, direction, currentDirection. */
       transceivers(): { kind: string; currentDirection: string | null }[];
     };
@@ -118,6 +120,14 @@ window.lancamAudio = {
     }
     await ctx.close();
     return peak;
+  },
+  senderReports: async () => {
+    const out = { audio: 0, video: 0 };
+    const report = await peers.at(-1)?.getStats();
+    report?.forEach((s: Record<string, unknown>) => {
+      if (s.type === 'remote-outbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) out[s.kind] = Number(s.reportsSent ?? 0);
+    });
+    return out;
   },
   transceivers: () => (peers.at(-1)?.getTransceivers() ?? []).map((t) => ({ kind: t.receiver.track.kind, currentDirection: t.currentDirection })),
 };

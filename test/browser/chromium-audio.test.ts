@@ -61,7 +61,7 @@ describe.skipIf(unavailable !== undefined)(`Chromium hears the camera${unavailab
     for (const page of pages) {
       const inbound = await page.evaluate(() => window.lancamAudio.audioInbound());
       const heard = await page.evaluate(() => window.lancamAudio.analyse(2500));
-      console.log(`chromium audio: ${JSON.stringify({ inbound, analyserPeakRms: heard })}`);
+      console.log(`chromium audio: ${JSON.stringify({ inbound, analyserPeakRms: heard, senderReports: await page.evaluate(() => window.lancamAudio.senderReports()) })}`);
       expect(inbound?.mimeType).toBe('audio/opus');
       expect(inbound!.packetsReceived).toBeGreaterThan(100);
       // The beep: -15 dBFS RMS for 100 ms each second. Silence would give 0 energy.
@@ -71,6 +71,10 @@ describe.skipIf(unavailable !== undefined)(`Chromium hears the camera${unavailab
       expect(heard).toBeGreaterThan(0.05);
       expect(await page.evaluate(() => window.lancamAudio.videoCodec())).toBe('video/H264');
       expect(await page.evaluate(() => window.lancamAudio.hasAudio())).toBe(true);
+      // RTCP sender reports on both tracks (what lip-sync is computed from): about one a second.
+      const reports = await page.evaluate(() => window.lancamAudio.senderReports());
+      expect(reports.audio).toBeGreaterThanOrEqual(2);
+      expect(reports.video).toBeGreaterThanOrEqual(2);
     }
     expect(device.stderr().match(/audio: first viewer, starting the test pattern's tone/g)).toHaveLength(1);
     for (const page of pages) await page.evaluate(() => window.lancamAudio.stop());

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WatchStats } from '../../src/companion/video/camera-viewer';
-import { cleanupAll, onCleanup, REPO, runCli, tempDir, type DeviceProcess } from '../helpers/processes';
+import { cleanupAll, DeviceExitError, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
 import { adminOf } from '../helpers/raw-client';
 import { cleanupVideo, ICE_LOOPBACK, openViewer, pairedClient, sleep, startVideoDevice, waitForLog } from '../helpers/video';
 
@@ -196,4 +196,31 @@ describe('audio on the h264 stack', () => {
     expect(alawStats.audio!.levelDbfs!).toBeGreaterThan(-40);
     expect(pcma.stderr()).toMatch(/pcm_alaw transcoded once to Opus/);
   }, 120_000);
+
+  it('refuses a bad --audio before starting, and a microphone that is not there leaves the video running', async () => {
+    for (const [args, message] of [
+      [[...H264, '--audio', 'hw:1,0;reboot'], /--audio must be an ALSA device/],
+      [[...H264, '--audio', '-f lavfi'], /--audio must be an ALSA device/],
+      [['--video-stack', 'vp8', '--audio', 'hw:1,0'], /--audio needs --video-stack h264/],
+    ] as const) {
+      const failure = await startDevice({ args: [...args] }).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(DeviceExitError);
+      expect((failure as DeviceExitError).code).toBe(1);
+      expect((failure as DeviceExitError).stderr).toMatch(message);
+    }
+
+    // An ALSA device this machine does not have: ffmpeg fails, the audio is retried with backoff,
+    // and the picture is not affected.
+    const device = await startVideoDevice({ size: '320x240', args: [...H264, '--audio', 'hw:97,0'] });
+    const admin = await adminOf(device);
+    const client = await pairedClient(device, admin, 'al', 'Guest');
+    const { viewer } = await openViewer(await client.open());
+    await viewer.nextFrame(15_000);
+    await waitForLog(device, /audio: ALSA device hw:97,0: ffmpeg exited .*trying again in 1 s/, 15_000);
+    await sleep(1000);
+    const stats = await viewer.stats();
+    expect(stats.frames).toBeGreaterThan(10);
+    expect(stats.audio?.packets ?? 0).toBe(0);
+    expect(viewer.closedReason).toBeUndefined();
+  }, 60_000);
 });
