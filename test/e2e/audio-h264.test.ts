@@ -223,4 +223,45 @@ describe('audio on the h264 stack', () => {
     expect(stats.audio?.packets ?? 0).toBe(0);
     expect(viewer.closedReason).toBeUndefined();
   }, 60_000);
+
+  it('a file\'s own audio track, and an ALSA capture device in its place (--audio)', async () => {
+    const dir = await tempDir('lancam-clip-');
+    const file = path.join(dir, 'clip.mp4');
+    // 3 s of H.264 + AAC: a 660 Hz sine at 0.2 of full scale (lavfi's 1/8 x 1.6; RMS -17 dBFS).
+    const made = await new Promise<number | null>((resolve) => {
+      const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30:duration=3', '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000:duration=3,volume=1.6', '-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-shortest', '-y', file], { stdio: 'ignore' });
+      child.on('close', resolve);
+      child.on('error', () => resolve(null));
+    });
+    if (made !== 0) return; // no libx264 in this ffmpeg: nothing to pass through
+    const device = await startVideoDevice({ source: file, args: H264 });
+    const home = await tempDir('lancam-home-');
+    await cliPair(device, home);
+    const watched = await cli(home, ['watch', '--address', at(device), '--seconds', '4'], 40_000);
+    expect(watched.code, watched.stdout + watched.stderr + device.stderr()).toBe(0);
+    const stats = watched.json<WatchJson>();
+    console.log(`file audio watch: ${JSON.stringify(stats)}`);
+    expect(stats.audio?.codec).toBe('opus');
+    expect(stats.audio!.packets).toBeGreaterThan(50);
+    expect(stats.audio!.levelDbfs!).toBeGreaterThan(-22);
+    expect(stats.audio!.levelDbfs!).toBeLessThan(-12);
+    expect(device.stderr()).toMatch(/the audio of the file: running \(aac transcoded once to Opus\)/);
+
+    // ALSA's "null" capture device (alsa-lib's own, no hardware): the file's sound is replaced.
+    const alsa = await startVideoDevice({ source: file, args: [...H264, '--audio', 'null'] });
+    await cliPair(alsa, home);
+    const watching = cli(home, ['watch', '--address', at(alsa), '--seconds', '3'], 40_000);
+    await expect.poll(() => children(alsa.process.pid!).some((c) => c.includes('-f alsa -i null')), { timeout: 20_000, interval: 200 }).toBe(true);
+    const heard = await watching;
+    expect(heard.code, heard.stdout + heard.stderr + alsa.stderr()).toBe(0);
+    const alsaStats = heard.json<WatchJson>();
+    console.log(`alsa null watch: ${JSON.stringify(alsaStats)}`);
+    expect(alsaStats.audio!.packets).toBeGreaterThan(50);
+    // alsa-lib's null device does not block (it gives sound faster than real time): the device
+    // holds it to real time, 50 packets a second over the session at most (plus 200 ms).
+    const sessionSeconds = (alsaStats.timeToFirstFrameMs ?? 0) / 1000 + 3 + 1.5;
+    expect(alsaStats.audio!.packets).toBeLessThan(50 * sessionSeconds + 10);
+    expect(alsa.stderr()).toMatch(/audio: ALSA device null: running \(PCM transcoded once to Opus\)/);
+    expect(alsa.stderr()).not.toMatch(/the audio of the file/);
+  }, 90_000);
 });

@@ -10,7 +10,8 @@
  *
  * Timestamps (48 kHz RTP clock): anchored to the monotonic clock at the first packet (the same
  * clock the video's timestamps come from), then advanced by each packet's duration; re-anchored
- * when they drift more than 200 ms from the clock (a stall, a restart, a looped file's seam).
+ * when they fall 200 ms behind the clock (a stall, a restart, a looped file's seam). Packets more
+ * than 200 ms ahead of it are dropped: a source never sends faster than real time.
  *
  * Live inputs (RTSP, URLs, capture devices) that fail or end are restarted with backoff (1 s,
  * 2 s ... 30 s); a file that fails is 'failed' for good.
@@ -101,6 +102,8 @@ export class FfmpegAudioSource extends EventEmitter<AudioSourceEvents> implement
   private codec: string | null | undefined;
   private anchor: { clockSamples: number; ts: number } | undefined;
   private readonly live: boolean;
+  /** Packets dropped because the source ran ahead of real time. */
+  dropped = 0;
 
   constructor(private readonly options: FfmpegAudioOptions) {
     super();
@@ -195,7 +198,8 @@ export class FfmpegAudioSource extends EventEmitter<AudioSourceEvents> implement
         this.emit('status', { state: 'running', message: `running (${how})` });
       }
       this.armWatchdog(child);
-      this.emit('packet', { data: packet.data, samples: packet.samples, timestamp: this.stamp(packet.samples) });
+      const timestamp = this.stamp(packet.samples);
+      if (timestamp !== undefined) this.emit('packet', { data: packet.data, samples: packet.samples, timestamp });
     });
     child.stdout.on('data', (chunk: Buffer) => {
       try {
@@ -233,10 +237,18 @@ export class FfmpegAudioSource extends EventEmitter<AudioSourceEvents> implement
     }, STALL_MS);
   }
 
-  /** RTP timestamp for a packet of `samples` arriving now. */
-  private stamp(samples: number): number {
+  /**
+   * RTP timestamp for a packet of `samples` arriving now, or undefined to drop it: a source that
+   * runs ahead of real time (a capture device that does not block, a burst) is held to it, so
+   * viewers are never sent more than real-time sound.
+   */
+  private stamp(samples: number): number | undefined {
     const clock = performance.now() * 48;
-    if (!this.anchor || Math.abs(clock - this.anchor.clockSamples) > REANCHOR_MS * 48) {
+    if (this.anchor && this.anchor.clockSamples - clock > REANCHOR_MS * 48) {
+      this.dropped++;
+      return undefined;
+    }
+    if (!this.anchor || clock - this.anchor.clockSamples > REANCHOR_MS * 48) {
       this.anchor = { clockSamples: clock, ts: Math.round(clock) >>> 0 };
     }
     const ts = this.anchor.ts;
