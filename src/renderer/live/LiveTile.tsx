@@ -76,6 +76,8 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
       onState: (next) => {
         setNow(Date.now());
         setState(next);
+        // A new session says again whether the camera sends sound (it may have restarted without).
+        if (next.phase !== 'live') setHasAudio(false);
       },
       onStats: setStats,
     });
