@@ -53,14 +53,14 @@ window.RTCPeerConnection = class extends NativePeerConnection {
   constructor(config?: RTCConfiguration) {
     super(config);
     peers.push(this);
-  }
-
-  override async createAnswer(options?: RTCAnswerOptions): Promise<RTCSessionDescriptionInit> {
+    const answer = NativePeerConnection.prototype.createAnswer.bind(this) as (options?: RTCAnswerOptions) => Promise<RTCSessionDescriptionInit>;
     // A viewer that does not take sound: its answer rejects the audio m-line.
-    if (refuseAudio) for (const t of this.getTransceivers()) if (t.receiver.track.kind === 'audio') t.stop();
-    return super.createAnswer(options);
+    (this as unknown as { createAnswer: (options?: RTCAnswerOptions) => Promise<RTCSessionDescriptionInit> }).createAnswer = (options) => {
+      if (refuseAudio) for (const t of this.getTransceivers()) if (t.receiver.track.kind === 'audio') t.stop();
+      return answer(options);
+    };
   }
-} as typeof RTCPeerConnection;
+};
 
 let live: LiveVideo | undefined;
 const token = takeTokenFromLocation();
