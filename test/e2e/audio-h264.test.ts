@@ -156,7 +156,7 @@ describe('audio on the h264 stack', () => {
     const aac = await startVideoDevice({ source: `${base}/cam-aac`, args: H264 });
     const home = await tempDir('lancam-home-');
     await cliPair(aac, home);
-    const watching = cli(home, ['watch', '--address', at(aac), '--seconds', '4'], 40_000);
+    const watching = cli(home, ['watch', '--address', at(aac), '--seconds', '6'], 40_000);
     // While it plays: one ffmpeg copies the video, one transcodes the AAC.
     const ffmpegs = () => children(aac.process.pid!).filter((c) => c.includes('ffmpeg'));
     await expect.poll(() => ffmpegs().some((c) => c.includes('-c:v copy')) && ffmpegs().some((c) => c.includes('-c:a libopus')), { timeout: 20_000, interval: 200 }).toBe(true);
@@ -175,7 +175,7 @@ describe('audio on the h264 stack', () => {
 
     const opus = await startVideoDevice({ source: `${base}/cam-opus`, args: H264 });
     await cliPair(opus, home);
-    const hearing = cli(home, ['watch', '--address', at(opus), '--seconds', '4'], 40_000);
+    const hearing = cli(home, ['watch', '--address', at(opus), '--seconds', '6'], 40_000);
     await expect.poll(() => children(opus.process.pid!).some((c) => c.includes('ffmpeg') && c.includes('-c:a copy')), { timeout: 20_000, interval: 200 }).toBe(true);
     const heard = await hearing;
     expect(heard.code, heard.stdout + heard.stderr + opus.stderr()).toBe(0);
@@ -250,7 +250,7 @@ describe('audio on the h264 stack', () => {
     // ALSA's "null" capture device (alsa-lib's own, no hardware): the file's sound is replaced.
     const alsa = await startVideoDevice({ source: file, args: [...H264, '--audio', 'null'] });
     await cliPair(alsa, home);
-    const watching = cli(home, ['watch', '--address', at(alsa), '--seconds', '3'], 40_000);
+    const watching = cli(home, ['watch', '--address', at(alsa), '--seconds', '5'], 40_000);
     await expect.poll(() => children(alsa.process.pid!).some((c) => c.includes('-f alsa -i null')), { timeout: 20_000, interval: 200 }).toBe(true);
     const heard = await watching;
     expect(heard.code, heard.stdout + heard.stderr + alsa.stderr()).toBe(0);
@@ -259,7 +259,7 @@ describe('audio on the h264 stack', () => {
     expect(alsaStats.audio!.packets).toBeGreaterThan(50);
     // alsa-lib's null device does not block (it gives sound faster than real time): the device
     // holds it to real time, 50 packets a second over the session at most (plus 200 ms).
-    const sessionSeconds = (alsaStats.timeToFirstFrameMs ?? 0) / 1000 + 3 + 1.5;
+    const sessionSeconds = (alsaStats.timeToFirstFrameMs ?? 0) / 1000 + 5 + 1.5;
     expect(alsaStats.audio!.packets).toBeLessThan(50 * sessionSeconds + 10);
     expect(alsa.stderr()).toMatch(/audio: ALSA device null: running \(PCM transcoded once to Opus\)/);
     expect(alsa.stderr()).not.toMatch(/the audio of the file/);

@@ -60,10 +60,12 @@ export function audioInputArgs(input: AudioInput): string[] {
   if (input.kind === 'pulse') return [...args, '-f', 'pulse', '-i', input.device];
   const source = input.input;
   switch (classifyInput(source)) {
+    // No stream analysis on live inputs: the codec comes from the camera's SDP, and ffmpeg's
+    // default (up to 5 s of packets) would hold the first viewer's sound back that long.
     case 'rtsp':
-      return [...args, '-rtsp_transport', 'tcp', '-timeout', String(NETWORK_TIMEOUT_US), '-fflags', 'nobuffer', '-flags', 'low_delay', '-i', source];
+      return [...args, '-rtsp_transport', 'tcp', '-timeout', String(NETWORK_TIMEOUT_US), '-fflags', 'nobuffer', '-flags', 'low_delay', '-analyzeduration', '0', '-probesize', '32', '-i', source];
     case 'url':
-      return [...args, '-rw_timeout', String(NETWORK_TIMEOUT_US), '-fflags', 'nobuffer', '-i', source];
+      return [...args, '-rw_timeout', String(NETWORK_TIMEOUT_US), '-fflags', 'nobuffer', '-analyzeduration', '0', '-probesize', '32', '-i', source];
     case 'v4l2':
       return [...args, '-f', 'v4l2', '-i', source];
     case 'file':
