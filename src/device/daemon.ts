@@ -40,6 +40,7 @@ import { NdcMedia } from './video/h264/ndc-media';
 import { SharedEncodedStream } from './video/h264/encoded-stream';
 import { createEncodedSource } from './video/h264/camera-source';
 import type { VideoCaps } from './video/video-plan';
+import { createAudioStream } from './video/audio/create-audio';
 import { RelayLink, type RelayLinkOptions } from './relay/relay-link';
 
 export const APP_NAME = 'lancam-device';
@@ -95,6 +96,8 @@ export interface DeviceVideoOptions extends VideoOptions {
    * (`width`/`height`/`fps` are the pattern's size and rate, and the vp8 stack's output.)
    */
   caps?: VideoCaps | undefined;
+  /** `h264` stack only: undefined/true the source's own sound, a capture device (ALSA/pulse), or false for none (audio/create-audio.ts). */
+  audio?: string | boolean | undefined;
 }
 
 export type VideoStack = 'vp8' | 'h264';
@@ -458,7 +461,7 @@ export function forbidden(action: string): RpcResponse {
 }
 
 function createMedia(video: DeviceVideoOptions, log: Logger): VideoMedia {
-  if ((video.stack ?? 'h264') === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log);
+  if ((video.stack ?? 'h264') === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log, createAudioStream(video, log));
   return new WrtcMedia(new SharedCapture(createSource(video, log), log), { width: video.width, height: video.height });
 }
 

@@ -183,6 +183,17 @@ describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavail
     await page.keyboard.press('Escape');
     await expect.poll(() => page.evaluate(() => document.fullscreenElement === null), { timeout: 5000 }).toBe(true);
 
+    // M unmutes the selected tile and mutes it again; it opened muted. (These cameras run the vp8
+    // stack, which sends no sound: the tile says so.)
+    const tile = page.getByTestId(`live-tile-${cam.deviceId}`);
+    expect(await tile.getAttribute('data-muted')).toBe('true');
+    expect(await page.getByTestId(`live-sound-${cam.deviceId}`).innerText()).toBe('No sound');
+    await page.keyboard.press('m');
+    await expect.poll(() => page.getByTestId(`live-mute-${cam.deviceId}`).innerText()).toBe('Mute');
+    expect(await page.getByTestId(`live-video-${cam.deviceId}`).evaluate((v) => (v as HTMLVideoElement).muted)).toBe(false);
+    await page.keyboard.press('m');
+    await expect.poll(() => tile.getAttribute('data-muted')).toBe('true');
+
     // ? lists the keys.
     await page.keyboard.press('?');
     await page.getByTestId('shortcuts-help').waitFor();

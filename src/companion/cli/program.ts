@@ -20,7 +20,7 @@ import { formatRemoteAccess, parseRemoteAccess } from '../../shared/remote-acces
 import { pairingRecordSchema, remoteSecretIssuedSchema } from '../../shared/protocol/iam-api';
 import { z } from 'zod';
 import { UiServer } from '../ui-server/ui-server';
-import { CameraViewer } from '../video/camera-viewer';
+import { CameraViewer, type WatchStats } from '../video/camera-viewer';
 import { writePng } from '../video/snapshot';
 import { createOutput, reportFailure, table, type Output } from './output';
 import { pair, PAIR_MODE_OPTIONS, type PairModeOption, type PairResult } from '../pairing';
@@ -476,8 +476,9 @@ function buildProgram(setJson: (json: boolean) => void): Command {
               `  bitrate         ${s.bitrateKbps} kbit/s`,
               `  round trip      ${s.rttMs ?? '?'} ms`,
               `  glass to glass  ${s.glassToGlassMs === null ? 'unknown (the camera does not send the test pattern)' : `${s.glassToGlassMs} ms`}`,
+              ...audioLines(s.audio),
             ].join('\n'),
-            result,
+            { ...result, audio: audioJson(s.audio) },
           );
         } finally {
           viewer.close();
@@ -695,4 +696,19 @@ function sleep(ms: number): Promise<void> {
 /** The renderer that `npm run build` produces, relative to this checkout. */
 function defaultRendererDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../out/renderer');
+}
+
+/** `lancam watch`'s audio lines: codec, level over the last second, A/V offset from the pattern's beeps. */
+function audioLines(audio: WatchStats['audio']): string[] {
+  if (!audio) return ['  audio           none'];
+  const level = audio.levelDbfs === null ? 'no sound decoded' : Number.isFinite(audio.levelDbfs) ? `${audio.levelDbfs} dBFS` : 'silent';
+  const offset = audio.avOffsetMs === null ? (audio.beeps === 0 ? 'unknown (no test-pattern beep heard)' : 'unknown (no video latency)') : `${audio.avOffsetMs > 0 ? '+' : ''}${audio.avOffsetMs} ms (audio ${audio.avOffsetMs >= 0 ? 'after' : 'before'} video, ${audio.beeps} beeps)`;
+  return [`  audio           ${audio.codec}, ${audio.packets} packets`, `  audio level     ${level} (RMS, last second)`, `  A/V offset      ${offset}`];
+}
+
+/** JSON has no -Infinity: digital silence is reported as null with silent: true. */
+function audioJson(audio: WatchStats['audio']): unknown {
+  if (!audio) return null;
+  const silent = audio.levelDbfs !== null && !Number.isFinite(audio.levelDbfs);
+  return { ...audio, levelDbfs: silent ? null : audio.levelDbfs, silent };
 }

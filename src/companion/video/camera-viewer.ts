@@ -12,6 +12,7 @@ import { lanTransport, type SignalingTransport } from './signaling-transport';
 import { ViewerPeer, type PeerConnectionLike } from '../../shared/video/viewer-peer';
 import type { IceServer } from '../../shared/protocol/webrtc-api';
 import { H264Track, NdcPeerConnection, loadNdc, offersH264Only } from './h264-receiver';
+import { OpusAudioTrack, type AudioStats } from './audio-receiver';
 import { decodeI420 } from '../../shared/video/test-pattern';
 import { CompanionError } from '../errors';
 import { localBindAddress } from '../../net/local-address';
@@ -42,6 +43,8 @@ export interface WatchStats {
   width: number;
   height: number;
   frames: number;
+  /** The camera's sound (H.264 stack): codec, level, and the A/V offset from the pattern's beeps; null without audio. */
+  audio: AudioStats | null;
 }
 
 interface Sink {
@@ -154,6 +157,7 @@ export class CameraViewer {
   private closeReason: string | undefined;
   private readonly closeWaiters: ((reason: string) => void)[] = [];
   private readonly offEvent: () => void;
+  private audio: OpusAudioTrack | undefined;
 
   private constructor(
     private readonly transport: SignalingTransport,
@@ -240,6 +244,7 @@ export class CameraViewer {
       width: this.width,
       height: this.height,
       frames: this.frames,
+      audio: this.audio ? this.audio.stats() : null,
     };
   }
 
@@ -248,6 +253,15 @@ export class CameraViewer {
   }
 
   private attach(track: unknown): void {
+    if (track instanceof OpusAudioTrack) {
+      this.audio = track;
+      // The video's latency now: the median of the last few frames read from the pattern.
+      track.videoLatencyMs = () => {
+        const recent = this.latencies.slice(-30).sort((a, b) => a - b);
+        return recent.length ? recent[recent.length >> 1]! : null;
+      };
+      return;
+    }
     if (track instanceof H264Track) {
       track.onpicture = (picture) => this.onFrame(picture);
       this.sink = track;
@@ -278,6 +292,7 @@ export class CameraViewer {
   private onClosed(reason: string): void {
     this.closeReason = reason;
     this.sink?.stop();
+    this.audio?.stop();
     this.offEvent();
     for (const waiter of this.closeWaiters.splice(0)) waiter(reason);
   }

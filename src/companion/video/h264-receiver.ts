@@ -12,6 +12,7 @@ import type * as NdcModule from 'node-datachannel';
 import { toNdcIceServers } from '../../shared/video/ndc-ice-servers';
 import type { IceServer } from '../../shared/protocol/webrtc-api';
 import type { PeerConnectionLike } from '../../shared/video/viewer-peer';
+import { audioCodecOf, OpusAudioTrack } from './audio-receiver';
 
 type Ndc = typeof NdcModule;
 
@@ -244,6 +245,9 @@ export class NdcPeerConnection implements PeerConnectionLike {
   private answer: Promise<string> | undefined;
   private track: H264Track | undefined;
   private bytes = 0;
+  /** The camera's sound (audio-receiver.ts), when its offer has an audio track. */
+  audio: OpusAudioTrack | undefined;
+  private remoteSdp = '';
 
   constructor(ndc: Ndc, iceServers: IceServer[], bindAddress: string | undefined) {
     this.pc = new ndc.PeerConnection('lancam-viewer', {
@@ -262,6 +266,13 @@ export class NdcPeerConnection implements PeerConnectionLike {
       const session = new ndc.RtcpReceivingSession();
       this.held.push(session);
       track.setMediaHandler(session);
+      if (track.type() === 'audio') {
+        const audio = new OpusAudioTrack(audioCodecOf(this.remoteSdp) ?? 'unknown');
+        this.audio = audio;
+        track.onMessage((msg) => audio.push(msg));
+        this.ontrack?.({ track: audio, streams: [] });
+        return;
+      }
       const h264 = new H264Track(() => track.requestKeyframe());
       this.track = h264;
       track.onMessage((msg) => {
@@ -282,6 +293,7 @@ export class NdcPeerConnection implements PeerConnectionLike {
 
   async setRemoteDescription(description: { type: 'offer' | 'answer' | 'pranswer' | 'rollback'; sdp?: string }): Promise<void> {
     if (description.type !== 'offer' || !description.sdp) throw new Error(`the H.264 viewer only takes offers, not ${description.type}`);
+    this.remoteSdp = description.sdp;
     this.answer = new Promise((resolve) => {
       this.pc.onLocalDescription((sdp, type) => {
         if (String(type).toLowerCase() === 'answer') resolve(sdp);
@@ -313,6 +325,7 @@ export class NdcPeerConnection implements PeerConnectionLike {
 
   close(): void {
     this.track?.stop();
+    this.audio?.stop();
     try {
       this.pc.close();
     } catch {

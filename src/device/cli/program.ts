@@ -6,6 +6,7 @@ import path from 'node:path';
 import { collect, parseCount, parseSeconds } from '../../net/cli-args';
 import { Command, CommanderError } from 'commander';
 import { groupFingerprint } from '../../shared/fingerprint';
+import { parseAudioDevice } from '../video/audio/ffmpeg-audio-source';
 import { DeviceDaemon, DEFAULT_PORT, DEFAULT_VIDEO, APP_NAME, APP_VERSION, type VideoStack } from '../daemon';
 
 /** The test pattern's size on the H.264 stack when --size is not given: HD. */
@@ -47,6 +48,8 @@ interface RunOptions {
   size?: string;
   fps?: string;
   videoStack: string;
+  /** Commander: true (default), false (--no-audio) or the --audio device. */
+  audio: string | boolean;
   iceAddress: string[];
   iceServer: string[];
   maxViewers: string;
@@ -96,6 +99,8 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--size <WxH>', `largest picture sent: a camera or file above it is transcoded once to fit (aspect kept), one within it passes untouched (default: the source's own size; the pattern's size, default ${H264_PATTERN_SIZE}; vp8: the output size, default ${VP8_SIZE})`)
     .option('--video-stack <stack>', 'h264: one H.264 stream for all viewers over node-datachannel (H.264 cameras passed through, everything else encoded once); vp8: one @roamhq/wrtc VP8 encoder per viewer', 'h264')
     .option('--fps <n>', `highest frame rate sent: a faster source is transcoded once (default: the source's own; the pattern's rate, default ${DEFAULT_VIDEO.fps})`)
+    .option('--audio <device>', 'sound from a capture device instead of the source\'s own (ALSA: hw:1,0, default, plughw:…; PulseAudio: pulse or pulse:<source>); by default the pattern\'s tone or the camera\'s/file\'s audio track, as Opus (--video-stack h264)')
+    .option('--no-audio', 'send video only')
     .option('--ice-address <addr>', 'offer only WebRTC candidates with this address (repeatable; default: all)', collect, [])
     .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
     .option('--max-viewers <n>', 'viewers at once', String(DEFAULT_VIDEO.maxViewers))
@@ -229,6 +234,10 @@ async function run(opts: RunOptions): Promise<void> {
     if (!/^[A-Za-z0-9 _.:-]{1,64}$/.test(category)) throw new Error(`--notification-category must be 1-64 characters of letters, digits, space, "_", ".", ":" or "-", not "${category}"`);
   }
   for (const url of opts.iceServer) if (!/^(stun|stuns|turn|turns):/.test(url)) throw new Error(`--ice-server must be a stun: or turn: URL, not "${url}"`);
+  if (typeof opts.audio === 'string') {
+    if (opts.videoStack !== 'h264') throw new Error('--audio needs --video-stack h264 (the vp8 stack sends no sound)');
+    parseAudioDevice(opts.audio);
+  }
   const video = {
     source: opts.source,
     width,
@@ -242,6 +251,7 @@ async function run(opts: RunOptions): Promise<void> {
     ffmpegPath: opts.ffmpeg,
     stack: opts.videoStack as VideoStack,
     caps,
+    audio: opts.audio,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
   const daemon = await DeviceDaemon.open({

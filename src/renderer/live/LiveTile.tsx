@@ -12,6 +12,8 @@ import { VideoConnection, type VideoState } from './video-connection';
 export interface TileControls {
   snapshot: () => void;
   toggleFullscreen: () => void;
+  /** Sound on or off for this tile only (every tile starts muted). */
+  toggleMute: () => void;
   focus: () => void;
 }
 
@@ -58,6 +60,9 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
   const [saved, setSaved] = useState<{ file: string; at: number }>();
   const [fullscreen, setFullscreen] = useState(false);
   const [dropTarget, setDropTarget] = useState(false);
+  // Muted by default: a muted video may autoplay, and nobody hears a camera they did not ask to.
+  const [muted, setMuted] = useState(true);
+  const [hasAudio, setHasAudio] = useState(false);
   const [now, setNow] = useState(() => Date.now());
   const lastThumbnail = useRef(0);
   const keyChanged = device.status === 'key-changed';
@@ -66,11 +71,13 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
   useEffect(() => {
     const video = videoRef.current;
     if (!video) return undefined;
-    const conn = new VideoConnection(({ onStats, onClosed }) => new LiveVideo(api, id, video, { onStats, onClosed }), {
+    const conn = new VideoConnection(({ onStats, onClosed }) => new LiveVideo(api, id, video, { onStats, onClosed, onAudio: () => setHasAudio(true) }), {
       // The countdown counts from when the state changed, not from when the tile appeared.
       onState: (next) => {
         setNow(Date.now());
         setState(next);
+        // A new session says again whether the camera sends sound (it may have restarted without).
+        if (next.phase !== 'live') setHasAudio(false);
       },
       onStats: setStats,
     });
@@ -84,6 +91,12 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
       connection.current = undefined;
     };
   }, [api, id]);
+
+  // The element's muted property (React's `muted` attribute only sets the initial state).
+  useEffect(() => {
+    if (videoRef.current) videoRef.current.muted = muted;
+  }, [muted]);
+  const toggleMute = useCallback(() => setMuted((m) => !m), []);
 
   useEffect(() => {
     if (keyChanged) connection.current?.block('key-changed', 'the camera presented a different key');
@@ -168,9 +181,9 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
   }, [notify]);
 
   useEffect(() => {
-    register?.({ snapshot: () => void snapshot(), toggleFullscreen, focus: () => tileRef.current?.focus() });
+    register?.({ snapshot: () => void snapshot(), toggleFullscreen, toggleMute, focus: () => tileRef.current?.focus() });
     return () => register?.(undefined);
-  }, [register, snapshot, toggleFullscreen]);
+  }, [register, snapshot, toggleFullscreen, toggleMute]);
 
   const showInFolder = (file: string) => {
     api.showSnapshotInFolder(file).then(
@@ -224,6 +237,7 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
       data-frames={stats?.frames ?? 0}
       data-width={stats?.width ?? 0}
       data-fullscreen={fullscreen}
+      data-muted={muted}
     >
       <video ref={videoRef} className="live-tile__video" muted playsInline autoPlay aria-label={`Video from ${name}`} data-testid={`live-video-${id}`} />
 
@@ -239,6 +253,9 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
           <span className="live-tile__meta">
             <span className={`quality quality--${quality}`} data-testid={`live-quality-${id}`}>
               {QUALITY_TEXT[quality]}
+            </span>
+            <span className={`live-tile__sound live-tile__sound--${!hasAudio ? 'none' : muted ? 'muted' : 'on'}`} data-testid={`live-sound-${id}`}>
+              {!hasAudio ? 'No sound' : muted ? 'Muted' : 'Sound on'}
             </span>
             {phase === 'live' && stats ? (
               <span className="live-tile__stats" data-testid={`live-stats-${id}`} aria-label="Stream statistics">
@@ -302,6 +319,18 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
           <span />
         )}
         <span className="live-tile__buttons">
+          <button
+            type="button"
+            className={`tile-button${muted ? '' : ' tile-button--active'}`}
+            onClick={toggleMute}
+            aria-label={`${muted ? 'Unmute' : 'Mute'} ${name}`}
+            aria-keyshortcuts="M"
+            title={muted ? 'Unmute (M)' : 'Mute (M)'}
+            data-testid={`live-mute-${id}`}
+            data-muted={muted}
+          >
+            {muted ? 'Unmute' : 'Mute'}
+          </button>
           <button type="button" className="tile-button" onClick={() => void snapshot()} disabled={phase !== 'live' || saving} data-testid={`live-snapshot-${id}`} title="Snapshot (S)">
             {saving ? 'Saving…' : 'Snapshot'}
           </button>

@@ -1,7 +1,7 @@
 /**
  * The live grid: the paired cameras you opened, as large as the window allows at the video's
  * shape (1, 2, 2x2, 3x3, 4x4), in an order you set by dragging. Keys: 1–9 select a tile, S saves a
- * snapshot, F (or a double-click) goes full screen and Esc comes back, [ and ] move the selected
+ * snapshot, F (or a double-click) goes full screen and Esc comes back, M mutes or unmutes (tiles open muted), [ and ] move the selected
  * tile, ? lists the keys.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
@@ -28,6 +28,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: 'F or double-click', what: 'Full screen for the selected camera' },
   { keys: 'Esc', what: 'Leave full screen' },
   { keys: '[ and ]', what: 'Move the selected camera earlier or later in the grid' },
+  { keys: 'M', what: 'Mute or unmute the selected camera (every camera opens muted)' },
   { keys: '?', what: 'Show these keys' },
 ];
 
@@ -125,6 +126,9 @@ export function LiveView({ devices, open, onToggle, onReorder, onThumbnail, acti
       } else if (key === 'f' || key === 'F') {
         event.preventDefault();
         tile.toggleFullscreen();
+      } else if (key === 'm' || key === 'M') {
+        event.preventDefault();
+        tile.toggleMute();
       }
     },
     [active, help, tiles, selectedId, open, onReorder],

@@ -20,6 +20,8 @@ export interface LiveVideoStats {
 export interface LiveVideoOptions {
   onStats?: (stats: LiveVideoStats) => void;
   onClosed?: (reason: string) => void;
+  /** The camera sends sound (an audio track arrived). */
+  onAudio?: () => void;
 }
 
 export class LiveVideo {
@@ -39,6 +41,11 @@ export class LiveVideo {
   private closed = false;
   private stopRequested = false;
   private stream: MediaStream | undefined;
+
+  /** Whether the camera sends sound in this session. */
+  get hasAudio(): boolean {
+    return (this.stream?.getAudioTracks().length ?? 0) > 0;
+  }
 
   constructor(
     private readonly api: LancamApi,
@@ -64,10 +71,17 @@ export class LiveVideo {
       createPeerConnection: (config) => new RTCPeerConnection(config) as unknown as PeerConnectionLike,
       send: (message) => this.api.sendVideoSignal(sessionId, message),
       onTrack: (track) => {
-        this.stream = new MediaStream([track as MediaStreamTrack]);
-        this.video.srcObject = this.stream;
-        void this.video.play().catch(() => undefined);
-        this.watchFrames();
+        // Video and the camera's sound (when it sends any) play in one element, from one stream.
+        const media = track as MediaStreamTrack;
+        if (this.stream) {
+          this.stream.addTrack(media);
+        } else {
+          this.stream = new MediaStream([media]);
+          this.video.srcObject = this.stream;
+          void this.video.play().catch(() => undefined);
+        }
+        if (media.kind === 'audio') this.options.onAudio?.();
+        else this.watchFrames();
       },
       onClose: (reason) => this.finish(reason),
     });

@@ -20,6 +20,8 @@ export { toNdcIceServers };
 import type { SourceStatus } from '../capture';
 import type { PeerCallbacks, PeerState, VideoMedia, VideoMediaEvents, VideoPeer } from '../video-peer';
 import type { EncodedUnit, SharedEncodedStream, StreamViewer } from './encoded-stream';
+import type { SharedAudioStream } from '../audio/audio-stream';
+import { addOpusTrack } from '../audio/opus-track';
 
 type Ndc = typeof NdcModule;
 
@@ -62,6 +64,8 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
   constructor(
     readonly stream: SharedEncodedStream,
     private readonly log: Logger,
+    /** The camera's sound, on an Opus track next to the video (audio/opus-track.ts); none: video only. */
+    readonly audio?: SharedAudioStream | undefined,
   ) {
     super();
     stream.on('status', (status) => this.emit('status', status));
@@ -150,8 +154,9 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
       });
 
     await stream.acquire(viewer);
+    const audio = this.audio ? await addOpusTrack(ndc, pc, this.audio, { ssrc: (ssrc ^ 0x00800000) >>> 0, cname: CNAME, msid: CNAME }) : undefined;
     // The peer object keeps pc, track and the handler chain referenced for as long as it lives.
-    const held = { pc, track, packetizer, config };
+    const held = { pc, track, packetizer, config, audio };
     // A viewer's candidates can overtake its answer (it sends them as they are gathered);
     // libdatachannel refuses a candidate before the remote description, so they wait here.
     const early: { candidate: string; mid: string }[] = [];
@@ -193,6 +198,7 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
         if (closed) return;
         closed = true;
         stream.release(viewer);
+        held.audio?.close();
         try {
           held.track.close();
         } catch {
@@ -203,7 +209,7 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
     };
   }
 
-  close(): Promise<void> {
-    return this.stream.close();
+  async close(): Promise<void> {
+    await Promise.all([this.stream.close(), this.audio?.close()]);
   }
 }
