@@ -38,6 +38,7 @@ import { WrtcMedia } from './video/wrtc-media';
 import type { VideoMedia } from './video/video-peer';
 import { NdcMedia } from './video/h264/ndc-media';
 import { SharedEncodedStream, createEncodedSource } from './video/h264/encoded-stream';
+import { createStreamSet } from './video/h264/sub-stream';
 import { RelayLink, type RelayLinkOptions } from './relay/relay-link';
 
 export const APP_NAME = 'lancam-device';
@@ -87,6 +88,16 @@ export interface DeviceVideoOptions extends VideoOptions {
    * passed through); see docs/video.md.
    */
   stack?: VideoStack | undefined;
+  /**
+   * h264 only (h264/sub-stream.ts): the camera's sub stream (a file, rtsp:// URL or /dev/videoN
+   * with H.264), or 'none'; unset: the pattern gets a 640-wide sub encode of its own, other
+   * sources none.
+   */
+  subSource?: string | undefined;
+  /** h264 only: the GOP cache's bound for passed-through streams (bytes; 0 turns it off). */
+  gopCacheBytes?: number | undefined;
+  /** h264 only: viewers on a weak link move to the sub stream (default true). */
+  congestion?: boolean | undefined;
 }
 
 export type VideoStack = 'vp8' | 'h264';
@@ -450,7 +461,10 @@ export function forbidden(action: string): RpcResponse {
 }
 
 function createMedia(video: DeviceVideoOptions, log: Logger): VideoMedia {
-  if (video.stack === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log);
+  if (video.stack === 'h264') {
+    const main = new SharedEncodedStream(createEncodedSource(video, log), log);
+    return new NdcMedia(main, log, createStreamSet(video, main, log));
+  }
   return new WrtcMedia(new SharedCapture(createSource(video, log), log), { width: video.width, height: video.height });
 }
 

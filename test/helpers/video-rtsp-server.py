@@ -2,8 +2,10 @@
 """A local RTSP camera for tests and benchmarks: GStreamer's RTSP server (Debian's
 gir1.2-gst-rtsp-server) serving H.264 (x264, constrained baseline, 1 s GOP) of videotestsrc at
 rtsp://127.0.0.1:PORT/cam. Binds 127.0.0.1 only. Prints "ready PORT" once it listens.
+With GOP_SECONDS the GOP is that long; with SUB_WIDTH SUB_HEIGHT a second mount, /sub, serves
+the same picture smaller (a camera's sub stream; 500 kbit/s, same GOP), and /main is /cam.
 
-usage: video-rtsp-server.py PORT WIDTH HEIGHT FPS
+usage: video-rtsp-server.py PORT WIDTH HEIGHT FPS [GOP_SECONDS [SUB_WIDTH SUB_HEIGHT]]
 """
 import signal
 import sys
@@ -17,6 +19,8 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 def main() -> int:
     port, width, height, fps = (int(a) for a in sys.argv[1:5])
+    gop = fps * int(sys.argv[5]) if len(sys.argv) > 5 else fps
+    sub = (int(sys.argv[6]), int(sys.argv[7])) if len(sys.argv) > 7 else None
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
@@ -24,11 +28,21 @@ def main() -> int:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(
         f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} bitrate=2000 "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate=2000 "
         "! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
     factory.set_shared(True)
     server.get_mount_points().add_factory("/cam", factory)
+    server.get_mount_points().add_factory("/main", factory)
+    if sub:
+        sub_factory = GstRtspServer.RTSPMediaFactory()
+        sub_factory.set_launch(
+            f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={sub[0]},height={sub[1]},framerate={fps}/1 "
+            f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate=500 "
+            "! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        )
+        sub_factory.set_shared(True)
+        server.get_mount_points().add_factory("/sub", sub_factory)
     if server.attach(None) == 0:
         sys.stderr.write(f"cannot listen on 127.0.0.1:{port}\n")
         return 1

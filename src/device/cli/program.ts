@@ -13,6 +13,7 @@ const H264_PATTERN_SIZE = '1280x720';
 import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { DEFAULT_MAX_VIEWERS_PER_USER, DEFAULT_VIDEO_SETUP_TIMEOUT_MS } from '../video/video-service';
+import { DEFAULT_GOP_CACHE_BYTES } from '../video/h264/gop-cache';
 import { sendControlCommand } from '../control-socket';
 import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
 import { DEFAULT_PROOF_LIFETIME_MS } from '../pairing/password-proof';
@@ -44,6 +45,9 @@ interface RunOptions {
   size?: string;
   fps: string;
   videoStack: string;
+  subSource?: string;
+  gopCache: string;
+  congestion: boolean;
   iceAddress: string[];
   iceServer: string[];
   maxViewers: string;
@@ -93,6 +97,9 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--size <WxH>', `video size (default ${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}; ${H264_PATTERN_SIZE} for the pattern with --video-stack h264, where H.264 cameras keep their own size)`)
     .option('--video-stack <stack>', 'vp8: one @roamhq/wrtc VP8 encoder per viewer; h264: one H.264 stream for all viewers over node-datachannel (pattern encoded once, H.264 cameras passed through)', 'vp8')
     .option('--fps <n>', 'video frame rate', String(DEFAULT_VIDEO.fps))
+    .option('--sub-source <source>', 'h264: the camera\'s sub stream (a file, rtsp:// URL or /dev/videoN with H.264), or "none" (default: the pattern gets a 640-wide sub encode of its own, other sources none)')
+    .option('--gop-cache <MB>', 'h264: bound of the GOP cache that gives viewers joining a passed-through camera a picture at once (0: off)', String(DEFAULT_GOP_CACHE_BYTES / 1024 / 1024))
+    .option('--no-congestion', 'h264: do not move viewers on a weak link to the sub stream')
     .option('--ice-address <addr>', 'offer only WebRTC candidates with this address (repeatable; default: all)', collect, [])
     .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
     .option('--max-viewers <n>', 'viewers at once', String(DEFAULT_VIDEO.maxViewers))
@@ -176,6 +183,10 @@ async function run(opts: RunOptions): Promise<void> {
   if (!size || width % 2 || height % 2 || width < 16 || height < 16 || width > 3840 || height > 2160) throw new Error(`--size must be WxH with even numbers from 16x16 to 3840x2160, not "${opts.size}"`);
   const fps = Number(opts.fps);
   if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new Error(`--fps must be a whole number from 1 to 60, not "${opts.fps}"`);
+  if (opts.subSource !== undefined && opts.videoStack !== 'h264') throw new Error('--sub-source needs --video-stack h264');
+  if (opts.subSource !== undefined && (opts.subSource === '' || opts.subSource === opts.source)) throw new Error(`--sub-source must be another source than --source, not "${opts.subSource}"`);
+  const gopCacheMb = Number(opts.gopCache);
+  if (!Number.isFinite(gopCacheMb) || gopCacheMb < 0 || gopCacheMb > 64) throw new Error(`--gop-cache must be a number of MB from 0 to 64, not "${opts.gopCache}"`);
   for (const category of opts.notificationCategory) {
     if (!/^[A-Za-z0-9 _.:-]{1,64}$/.test(category)) throw new Error(`--notification-category must be 1-64 characters of letters, digits, space, "_", ".", ":" or "-", not "${category}"`);
   }
@@ -192,6 +203,9 @@ async function run(opts: RunOptions): Promise<void> {
     setupTimeoutMs: parseSeconds(opts.videoSetupTimeout, '--video-setup-timeout') * 1000,
     ffmpegPath: opts.ffmpeg,
     stack: opts.videoStack as VideoStack,
+    ...(opts.subSource !== undefined ? { subSource: opts.subSource } : {}),
+    gopCacheBytes: Math.round(gopCacheMb * 1024 * 1024),
+    congestion: opts.congestion,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
   const daemon = await DeviceDaemon.open({

@@ -8,7 +8,7 @@
  *   - h264/ndc-media.ts: node-datachannel (libdatachannel), one H.264 stream for all viewers,
  *     an RTP packetizer and SRTP per viewer (`--video-stack h264`).
  */
-import type { IceServer } from '../../shared/protocol/webrtc-api';
+import type { IceServer, VideoStreamChoice } from '../../shared/protocol/webrtc-api';
 import type { SourceStatus } from './capture';
 
 export interface IceCandidateInit {
@@ -35,6 +35,10 @@ export interface VideoPeer {
   addRemoteCandidate(candidate: IceCandidateInit): Promise<void>;
   /** Ends the peer connection and gives the viewer's share of the media back. Idempotent. */
   close(): void;
+  /** Switches to the camera's main or sub stream on the same track (stacks with main/sub streams). */
+  selectStream?(stream: VideoStreamChoice): void;
+  /** The stream being sent now (stacks with main/sub streams). */
+  readonly sending?: VideoStreamChoice;
 }
 
 export interface VideoMediaEvents {
@@ -48,7 +52,7 @@ export interface VideoMedia {
   readonly status: SourceStatus;
   readonly viewerCount: number;
   /** A peer for one more viewer, already carrying the video; starts the source for the first. */
-  createPeer(options: { iceServers: IceServer[]; bindAddress?: string }, callbacks: PeerCallbacks): Promise<VideoPeer>;
+  createPeer(options: { iceServers: IceServer[]; bindAddress?: string; stream?: VideoStreamChoice; name?: string }, callbacks: PeerCallbacks): Promise<VideoPeer>;
   on(event: 'status', listener: (status: SourceStatus) => void): unknown;
   close(): Promise<void>;
 }

@@ -15,8 +15,10 @@ import type * as NdcModule from 'node-datachannel';
 import type { Logger } from '../../../net/log';
 import type { IceServer } from '../../../shared/protocol/webrtc-api';
 import type { SourceStatus } from '../capture';
+import type { VideoStreamChoice } from '../../../shared/protocol/webrtc-api';
 import type { PeerCallbacks, PeerState, VideoMedia, VideoMediaEvents, VideoPeer } from '../video-peer';
-import type { EncodedUnit, SharedEncodedStream, StreamViewer } from './encoded-stream';
+import type { EncodedUnit, SharedEncodedStream } from './encoded-stream';
+import { StreamSelector, StreamSet } from './stream-selector';
 
 type Ndc = typeof NdcModule;
 type NdcIceServer = Exclude<ConstructorParameters<Ndc['PeerConnection']>[1]['iceServers'][number], string>;
@@ -73,12 +75,16 @@ export function countPli(buf: Uint8Array): number {
 export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMedia {
   readonly description = 'H.264 shared by all viewers (node-datachannel)';
   private nextSsrc = 0x1a2b0000;
+  /** Main and sub stream (stream-selector.ts); just the main stream unless a sub is given. */
+  readonly streams: StreamSet;
 
   constructor(
     readonly stream: SharedEncodedStream,
     private readonly log: Logger,
+    streams?: StreamSet,
   ) {
     super();
+    this.streams = streams ?? new StreamSet(stream, undefined);
     stream.on('status', (status) => this.emit('status', status));
   }
 
@@ -90,7 +96,7 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
     return this.stream.viewerCount;
   }
 
-  async createPeer(options: { iceServers: IceServer[]; bindAddress?: string }, callbacks: PeerCallbacks): Promise<VideoPeer> {
+  async createPeer(options: { iceServers: IceServer[]; bindAddress?: string; stream?: VideoStreamChoice; name?: string }, callbacks: PeerCallbacks): Promise<VideoPeer> {
     const ndc = await loadNdc();
     const stream = this.stream;
     const pc = new ndc.PeerConnection('lancam-device', {
@@ -109,14 +115,12 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
     track.setMediaHandler(packetizer);
 
     let closed = false;
-    let waitingForKeyframe = true;
-    const viewer: StreamViewer = {
-      onUnit(unit: EncodedUnit) {
+    // Which of the camera's streams this viewer gets, and the switch between them (one track).
+    const selector = new StreamSelector(
+      this.streams,
+      options.stream ?? 'main',
+      (unit: EncodedUnit) => {
         if (closed || !track.isOpen()) return;
-        if (waitingForKeyframe) {
-          if (!unit.keyframe) return;
-          waitingForKeyframe = false;
-        }
         config.timestamp = unit.timestamp;
         try {
           track.sendMessageBinary(unit.data);
@@ -124,17 +128,16 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
           // A track closing under us: the state callback ends the session.
         }
       },
-    };
+      this.log,
+      options.name ?? `viewer ${ssrc.toString(16)}`,
+    );
     const log = this.log;
     track.onOpen(() => {
-      // Keyframe on join: the viewer's decoder can start at once.
-      waitingForKeyframe = true;
+      // Keyframe on join: the viewer's decoder can start at once (or the cached GOP, passthrough).
       if (stream.source.keyframesOnRequest) log.info('video: keyframe for a joining viewer');
-      stream.requestKeyframe();
+      selector.onOpen();
     });
-    track.onMessage((buf) => {
-      if (countPli(buf) > 0) stream.requestKeyframe();
-    });
+    track.onMessage((buf) => selector.onRtcp(buf));
 
     let localDescription: ((sdp: string, type: string) => void) | undefined;
     pc.onLocalDescription((sdp, type) => localDescription?.(sdp, String(type).toLowerCase()));
@@ -164,9 +167,9 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
         };
       });
 
-    await stream.acquire(viewer);
+    await selector.start();
     // The peer object keeps pc, track and the handler chain referenced for as long as it lives.
-    const held = { pc, track, packetizer, config };
+    const held = { pc, track, packetizer, config, selector };
     // A viewer's candidates can overtake its answer (it sends them as they are gathered);
     // libdatachannel refuses a candidate before the remote description, so they wait here.
     const early: { candidate: string; mid: string }[] = [];
@@ -196,6 +199,12 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
         remoteApplied();
         return answer;
       },
+      selectStream(choice: VideoStreamChoice) {
+        held.selector.prefer(choice);
+      },
+      get sending() {
+        return held.selector.sending;
+      },
       async addRemoteCandidate(candidate) {
         const mid = candidate.sdpMid ?? MID;
         if (!remoteSet) {
@@ -207,7 +216,7 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
       close() {
         if (closed) return;
         closed = true;
-        stream.release(viewer);
+        held.selector.close();
         try {
           held.track.close();
         } catch {
