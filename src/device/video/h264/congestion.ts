@@ -98,6 +98,8 @@ export class CongestionMonitor {
   private lastLoss = 0;
   private lastRemb: number | undefined;
   private nacks = 0;
+  private nacksSinceReport = 0;
+  private lastNackRatio = 0;
 
   constructor(options: CongestionOptions = {}) {
     this.o = { lossBad: 0.08, lossGood: 0.02, badReports: 2, holdMs: 8000, maxHoldMs: 64_000, relapseMs: 20_000, ...options };
@@ -110,18 +112,26 @@ export class CongestionMonitor {
 
   /** The last report's numbers, for logs. */
   get summary(): string {
-    return `loss ${Math.round(this.lastLoss * 100)} %${this.lastRemb !== undefined ? `, REMB ${Math.round(this.lastRemb / 1000)} kbit/s` : ''}, ${this.nacks} packets NACKed`;
+    return `loss ${Math.round(this.lastLoss * 100)} %, NACKed ${Math.round(this.lastNackRatio * 100)} % of packets${this.lastRemb !== undefined ? `, REMB ${Math.round(this.lastRemb / 1000)} kbit/s` : ''}, ${this.nacks} packets NACKed`;
   }
 
   /**
    * One RTCP packet from the viewer. `mainBps` is the main stream's bitrate now (a REMB below
    * 80 % of it counts as bad, above 120 % is needed to count as good), if known.
    */
-  feed(feedback: RtcpFeedback, now: number, mainBps?: number): LinkVerdict {
+  feed(feedback: RtcpFeedback, now: number, mainBps?: number, packetsSentSinceReport?: number): LinkVerdict {
     this.nacks += feedback.nackedPackets;
+    this.nacksSinceReport += feedback.nackedPackets;
     if (feedback.rembBps !== undefined) this.lastRemb = feedback.rembBps;
     if (feedback.lossFractions.length === 0 && feedback.rembBps === undefined) return undefined;
-    const loss = feedback.lossFractions.length ? Math.max(...feedback.lossFractions) : this.lastLoss;
+    // A receiver report's loss counts packets recovered by NACK as received: the NACK ratio
+    // (packets asked for again per packet sent since the last report) shows the loss underneath.
+    const nackRatio = packetsSentSinceReport ? Math.min(1, this.nacksSinceReport / packetsSentSinceReport) : 0;
+    if (feedback.lossFractions.length) {
+      this.nacksSinceReport = 0;
+      this.lastNackRatio = nackRatio;
+    }
+    const loss = feedback.lossFractions.length ? Math.max(nackRatio, ...feedback.lossFractions) : this.lastLoss;
     this.lastLoss = loss;
     const remb = this.lastRemb;
     const rembBad = remb !== undefined && mainBps !== undefined && mainBps > 0 && remb < mainBps * 0.8;

@@ -64,6 +64,18 @@ export class StreamSet {
   }
 }
 
+/**
+ * How a cached GOP is sent: 'compressed' (the default: one burst stamped 1 tick apart), or, only
+ * to measure the alternatives (docs/video.md "First frame"; LANCAM_GOP_BURST), 'original' (one
+ * burst with the pictures' own timestamps) and 'idr' (the cached IDR alone, then the next IDR).
+ */
+export type GopBurst = 'compressed' | 'original' | 'idr';
+
+function gopBurst(): GopBurst {
+  const value = process.env.LANCAM_GOP_BURST;
+  return value === 'original' || value === 'idr' ? value : 'compressed';
+}
+
 /** One viewer's choice of stream and the switch between them. */
 export class StreamSelector {
   /** The stream being sent; undefined before start and after close. */
@@ -79,6 +91,8 @@ export class StreamSelector {
   private readonly adaptors = new Map<SharedEncodedStream, StreamViewer>();
   /** Pictures sent from GOP caches (a joining viewer's burst or a switch), for logs and tests. */
   burstUnits = 0;
+  /** RTP packets sent since the viewer's last receiver report (estimated from the pictures' sizes). */
+  private packetsSinceReport = 0;
 
   constructor(
     private readonly set: StreamSet,
@@ -130,7 +144,9 @@ export class StreamSelector {
     const feedback = parseRtcp(buf);
     if (feedback.plis > 0) (this.target ?? this.current)?.requestKeyframe();
     if (!this.congestion || this.closed) return;
-    const verdict = this.congestion.feed(feedback, performance.now(), this.set.bitrate(this.set.main));
+    const packets = this.packetsSinceReport;
+    if (feedback.lossFractions.length) this.packetsSinceReport = 0;
+    const verdict = this.congestion.feed(feedback, performance.now(), this.set.bitrate(this.set.main), packets);
     if (verdict === 'weak') this.update(`weak link (${this.congestion.summary}), sub stream`);
     else if (verdict === 'recovered') this.update(`link recovered (${this.congestion.summary}), main stream`);
   }
@@ -211,10 +227,22 @@ export class StreamSelector {
 
   /** Sends `stream`'s cached GOP as a burst and switches to it; false when there is none. */
   private replayCache(stream: SharedEncodedStream): boolean {
-    const units = this.set.caches.get(stream)?.snapshot() ?? [];
+    let units = this.set.caches.get(stream)?.snapshot() ?? [];
     if (units.length === 0 || !units[0]!.keyframe) return false;
     if (stream !== this.current) this.switchTo(stream);
     this.waitingForKeyframe = false;
+    const burst = gopBurst();
+    if (burst === 'idr') {
+      // The cached IDR alone; the rest of this GOP cannot be decoded without the pictures skipped.
+      units = units.slice(0, 1);
+      this.waitingForKeyframe = true;
+    }
+    if (burst === 'original' && this.lastTimestamp === undefined) {
+      for (const unit of units) this.emit(unit, unit.timestamp);
+      this.burstUnits += units.length;
+      this.log.info(`video: ${this.name}: started with ${units.length} cached picture(s) of the current GOP (own timestamps)`);
+      return true;
+    }
     // Stamped 1 tick apart and ending just before now, after anything already sent.
     const early = (Math.round(performance.now() * 90) - units.length) >>> 0;
     const last = this.lastTimestamp;
@@ -231,6 +259,7 @@ export class StreamSelector {
     if (this.lastTimestamp !== undefined && ((ts - this.lastTimestamp) | 0) <= 0) ts = this.lastTimestamp + 1;
     ts >>>= 0;
     this.lastTimestamp = ts;
+    this.packetsSinceReport += Math.ceil(unit.data.length / 1200);
     this.send(ts === unit.timestamp >>> 0 ? unit : { ...unit, timestamp: ts });
   }
 }
