@@ -42,9 +42,17 @@ async function inbound(page: Page): Promise<Inbound> {
   return stats;
 }
 
+/** Waits for pictures of this width (and the height of 16:9) in Chromium's stats. */
 async function waitForSize(page: Page, width: number, timeoutMs = 30_000): Promise<Inbound> {
-  await page.waitForFunction(async (w) => (await window.lancamTest.inbound())?.frameWidth === w, width, { timeout: timeoutMs, polling: 100 });
-  return inbound(page);
+  const height = (width * 9) / 16;
+  const until = performance.now() + timeoutMs;
+  let last: Inbound | undefined;
+  while (performance.now() < until) {
+    last = await page.evaluate(() => window.lancamTest.inbound());
+    if (last?.frameWidth === width && last.frameHeight === height) return last;
+    await sleep(100);
+  }
+  throw new Error(`no ${width}x${height} pictures within ${timeoutMs} ms; last stats ${JSON.stringify(last)}`);
 }
 
 /** Mean jitter buffer delay (ms) over the next `ms`, from Chromium's cumulative counters. */
