@@ -116,8 +116,11 @@ export class CongestionMonitor {
   }
 
   /**
-   * One RTCP packet from the viewer. `mainBps` is the main stream's bitrate now (a REMB below
-   * 80 % of it counts as bad, above 120 % is needed to count as good), if known.
+   * One RTCP packet from the viewer. `mainBps` is the main stream's bitrate now, if known: while
+   * the viewer gets main, a REMB below half of it counts as bad (not in the first 10 s after a
+   * return to main: a receiver's estimate grows only with what it receives, so it is low then).
+   * Recovery is judged by loss alone, for the same reason: a viewer on the sub stream cannot
+   * estimate more than it gets; a failed return is caught by the relapse rule (longer hold).
    */
   feed(feedback: RtcpFeedback, now: number, mainBps?: number, packetsSentSinceReport?: number): LinkVerdict {
     this.nacks += feedback.nackedPackets;
@@ -134,10 +137,10 @@ export class CongestionMonitor {
     const loss = feedback.lossFractions.length ? Math.max(nackRatio, ...feedback.lossFractions) : this.lastLoss;
     this.lastLoss = loss;
     const remb = this.lastRemb;
-    const rembBad = remb !== undefined && mainBps !== undefined && mainBps > 0 && remb < mainBps * 0.8;
-    const rembGood = remb === undefined || mainBps === undefined || mainBps <= 0 || remb >= mainBps * 1.2;
+    const onMain = this.weakSince === undefined && now - this.recoveredAt >= 10_000;
+    const rembBad = onMain && remb !== undefined && mainBps !== undefined && mainBps > 0 && remb < mainBps * 0.5;
     const bad = loss >= this.o.lossBad || rembBad;
-    const good = loss <= this.o.lossGood && rembGood;
+    const good = loss <= this.o.lossGood;
     if (bad) {
       this.bad++;
       this.lastGoodBadAt = now;
