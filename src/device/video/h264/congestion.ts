@@ -82,6 +82,9 @@ export interface CongestionOptions {
   relapseMs?: number;
 }
 
+/** Packets sent between two receiver reports below which the NACK ratio is not used. */
+const MIN_PACKETS_FOR_NACK_RATIO = 30;
+
 export type LinkVerdict = 'weak' | 'recovered' | undefined;
 
 /**
@@ -112,7 +115,7 @@ export class CongestionMonitor {
 
   /** The last report's numbers, for logs. */
   get summary(): string {
-    return `loss ${Math.round(this.lastLoss * 100)} %, NACKed ${Math.round(this.lastNackRatio * 100)} % of packets${this.lastRemb !== undefined ? `, REMB ${Math.round(this.lastRemb / 1000)} kbit/s` : ''}, ${this.nacks} packets NACKed`;
+    return `reported loss ${Math.round(this.lastLoss * 100)} %, NACKed ${Math.round(this.lastNackRatio * 100)} % of packets${this.lastRemb !== undefined ? `, REMB ${Math.round(this.lastRemb / 1000)} kbit/s` : ''}, ${this.nacks} packets NACKed`;
   }
 
   /**
@@ -129,13 +132,15 @@ export class CongestionMonitor {
     if (feedback.lossFractions.length === 0 && feedback.rembBps === undefined) return undefined;
     // A receiver report's loss counts packets recovered by NACK as received: the NACK ratio
     // (packets asked for again per packet sent since the last report) shows the loss underneath.
-    const nackRatio = packetsSentSinceReport ? Math.min(1, this.nacksSinceReport / packetsSentSinceReport) : 0;
+    // (Only over enough packets: 3 NACKs against 3 packets sent says little.)
+    const nackRatio = packetsSentSinceReport !== undefined && packetsSentSinceReport >= MIN_PACKETS_FOR_NACK_RATIO ? Math.min(1, this.nacksSinceReport / packetsSentSinceReport) : 0;
     if (feedback.lossFractions.length) {
       this.nacksSinceReport = 0;
       this.lastNackRatio = nackRatio;
     }
-    const loss = feedback.lossFractions.length ? Math.max(nackRatio, ...feedback.lossFractions) : this.lastLoss;
-    this.lastLoss = loss;
+    const reported = feedback.lossFractions.length ? Math.max(...feedback.lossFractions) : this.lastLoss;
+    this.lastLoss = reported;
+    const loss = Math.max(nackRatio, reported);
     const remb = this.lastRemb;
     const onMain = this.weakSince === undefined && now - this.recoveredAt >= 10_000;
     const rembBad = onMain && remb !== undefined && mainBps !== undefined && mainBps > 0 && remb < mainBps * 0.5;
