@@ -97,6 +97,18 @@ describe('main and sub streams (h264 stack, CLI viewer)', () => {
     expect(encoders(device.process.pid!)).toHaveLength(0);
   }, 120_000);
 
+  it('a viewer asking for a sub stream whose source fails gets the main stream', async () => {
+    const camera = await startRtspCamera({ width: 1280, height: 720, fps: 30, gopSeconds: 2 });
+    // Nothing listens on port 9 of loopback: the sub stream's ffmpeg cannot connect.
+    const device = await startVideoDevice({ size: '1280x720', source: camera.main, args: [...H264, '--sub-source', 'rtsp://127.0.0.1:9/sub'] });
+    const home = await tempDir('lancam-home-');
+    const paired = await cli(home, ['pair', '--address', at(device)]);
+    expect(paired.code, paired.stdout + paired.stderr).toBe(0);
+    const stats = await watch(home, device, ['--stream', 'sub']);
+    expect([stats.width, stats.height]).toEqual([1280, 720]);
+    expect(device.stderr()).toMatch(/the sub stream's source is (retrying|failed) .*, main stream/);
+  }, 120_000);
+
   it('refuses a --sub-source without the h264 stack, or equal to --source', async () => {
     const home = await tempDir('lancam-dev-');
     for (const [args, message] of [

@@ -16,6 +16,7 @@
 import type { Logger } from '../../../net/log';
 import type { VideoStreamChoice } from '../../../shared/protocol/webrtc-api';
 import { CongestionMonitor, parseRtcp, type CongestionOptions } from './congestion';
+import type { SourceStatus } from '../capture';
 import type { EncodedUnit, SharedEncodedStream, StreamViewer } from './encoded-stream';
 import { GopCache } from './gop-cache';
 
@@ -37,6 +38,8 @@ export class StreamSet {
     readonly sub: SharedEncodedStream | undefined,
     readonly options: StreamSetOptions = {},
   ) {
+    // Every viewer's selector listens for the sub stream's failures.
+    sub?.setMaxListeners(0);
     for (const stream of sub ? [main, sub] : [main]) {
       const bytes = options.gopCacheBytes;
       if (!stream.source.keyframesOnRequest && bytes !== 0) this.caches.set(stream, new GopCache(stream.source, bytes));
@@ -76,6 +79,9 @@ function gopBurst(): GopBurst {
   return value === 'original' || value === 'idr' ? value : 'compressed';
 }
 
+/** A sub stream whose source failed is not asked for again for this long (ms). */
+const SUB_DOWN_MS = 30_000;
+
 /** One viewer's choice of stream and the switch between them. */
 export class StreamSelector {
   /** The stream being sent; undefined before start and after close. */
@@ -93,6 +99,13 @@ export class StreamSelector {
   burstUnits = 0;
   /** RTP packets sent since the viewer's last receiver report (estimated from the pictures' sizes). */
   private packetsSinceReport = 0;
+  /** The sub stream's source failed or is being retried: main until then (performance.now()). */
+  private subDownUntil = 0;
+  private readonly onSubStatus = (status: SourceStatus): void => {
+    if (this.closed || (status.state !== 'failed' && status.state !== 'retrying')) return;
+    this.subDownUntil = performance.now() + SUB_DOWN_MS;
+    this.update(`the sub stream's source is ${status.state} (${status.message}), main stream`);
+  };
 
   constructor(
     private readonly set: StreamSet,
@@ -104,10 +117,12 @@ export class StreamSelector {
     this.preference = initial;
     const congestion = set.options.congestion;
     if (set.sub && congestion !== false) this.congestion = new CongestionMonitor(congestion ?? {});
+    set.sub?.on('status', this.onSubStatus);
   }
 
   /** The stream the viewer should get now: its preference, or sub while its link is weak. */
   get wanted(): VideoStreamChoice {
+    if (performance.now() < this.subDownUntil) return 'main';
     return this.preference === 'sub' || this.congestion?.weak ? 'sub' : 'main';
   }
 
@@ -158,6 +173,7 @@ export class StreamSelector {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.set.sub?.off('status', this.onSubStatus);
     for (const stream of [this.current, this.target]) if (stream) stream.release(this.adaptor(stream));
     this.current = undefined;
     this.target = undefined;
