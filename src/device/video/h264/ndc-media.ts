@@ -3,8 +3,9 @@
  * one shared H.264 stream (encoded-stream.ts). Per viewer only an RTP packetizer (H.264, RFC
  * 6184: single NAL / FU-A), RTCP sender reports, a NACK responder (retransmits from its history)
  * and SRTP; nothing is decoded or encoded per viewer. A viewer starts at a keyframe: joining asks
- * the source for one (the pattern gives one at once; a passed-through camera's next IDR is
- * awaited), and a viewer's PLI asks again (rate-limited in the source).
+ * the source for one (the pattern gives one at once; a passed-through camera's cached GOP is sent,
+ * or its next IDR awaited), and a viewer's PLI asks again (rate-limited in the source). Which of
+ * the camera's main and sub streams a viewer gets is its StreamSelector's (stream-selector.ts).
  *
  * node-datachannel is loaded on first use, so the default stack never needs its native module.
  * Its JS wrappers must stay referenced while in use: a collected PeerConnection or Track stops
@@ -13,9 +14,8 @@
 import { EventEmitter } from 'node:events';
 import type * as NdcModule from 'node-datachannel';
 import type { Logger } from '../../../net/log';
-import type { IceServer } from '../../../shared/protocol/webrtc-api';
+import type { IceServer, VideoStreamChoice } from '../../../shared/protocol/webrtc-api';
 import type { SourceStatus } from '../capture';
-import type { VideoStreamChoice } from '../../../shared/protocol/webrtc-api';
 import type { PeerCallbacks, PeerState, VideoMedia, VideoMediaEvents, VideoPeer } from '../video-peer';
 import type { EncodedUnit, SharedEncodedStream } from './encoded-stream';
 import { StreamSelector, StreamSet } from './stream-selector';
@@ -93,7 +93,7 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
   }
 
   get viewerCount(): number {
-    return this.stream.viewerCount;
+    return this.stream.viewerCount + (this.streams.sub?.viewerCount ?? 0);
   }
 
   async createPeer(options: { iceServers: IceServer[]; bindAddress?: string; stream?: VideoStreamChoice; name?: string }, callbacks: PeerCallbacks): Promise<VideoPeer> {
