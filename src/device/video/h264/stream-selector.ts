@@ -79,6 +79,15 @@ function gopBurst(): GopBurst {
   return value === 'original' || value === 'idr' ? value : 'compressed';
 }
 
+/**
+ * A cached GOP leaves paced: at most this many bytes per tick (64 KB per 10 ms, about 50 Mbit/s),
+ * so a 1080p camera's 2 MB GOP does not hit the viewer as one burst of ~1700 packets (more than
+ * its socket buffer or the NACK responder's history of 512 packets would survive). Live pictures
+ * queue behind it, in order.
+ */
+const BURST_BYTES_PER_TICK = 64 * 1024;
+const BURST_TICK_MS = 10;
+
 /** A sub stream whose source failed is not asked for again for this long (ms). */
 const SUB_DOWN_MS = 30_000;
 
@@ -99,6 +108,9 @@ export class StreamSelector {
   burstUnits = 0;
   /** RTP packets sent since the viewer's last receiver report (estimated from the pictures' sizes). */
   private packetsSinceReport = 0;
+  /** Pictures waiting behind a paced burst (already stamped). */
+  private readonly queue: EncodedUnit[] = [];
+  private drainTimer: NodeJS.Timeout | undefined;
   /** The sub stream's source failed or is being retried: main until then (performance.now()). */
   private subDownUntil = 0;
   private readonly onSubStatus = (status: SourceStatus): void => {
@@ -174,6 +186,8 @@ export class StreamSelector {
     if (this.closed) return;
     this.closed = true;
     this.set.sub?.off('status', this.onSubStatus);
+    clearTimeout(this.drainTimer);
+    this.queue.length = 0;
     for (const stream of [this.current, this.target]) if (stream) stream.release(this.adaptor(stream));
     this.current = undefined;
     this.target = undefined;
@@ -254,8 +268,9 @@ export class StreamSelector {
       this.waitingForKeyframe = true;
     }
     if (burst === 'original' && this.lastTimestamp === undefined) {
-      for (const unit of units) this.emit(unit, unit.timestamp);
+      for (const unit of units) this.emit(unit, unit.timestamp, true);
       this.burstUnits += units.length;
+      this.drain();
       this.log.info(`video: ${this.name}: started with ${units.length} cached picture(s) of the current GOP (own timestamps)`);
       return true;
     }
@@ -263,19 +278,34 @@ export class StreamSelector {
     const early = (Math.round(performance.now() * 90) - units.length) >>> 0;
     const last = this.lastTimestamp;
     let ts = last === undefined || ((early - last) | 0) > 0 ? early : last + 1;
-    for (const unit of units) this.emit(unit, ts++ >>> 0);
+    for (const unit of units) this.emit(unit, ts++ >>> 0, true);
     this.burstUnits += units.length;
+    this.drain();
     this.log.info(`video: ${this.name}: started with ${units.length} cached picture(s) of the current GOP`);
     return true;
   }
 
-  private emit(unit: EncodedUnit, timestamp: number): void {
+  private emit(unit: EncodedUnit, timestamp: number, queued = false): void {
     // Never backwards (units of two streams, or a burst, just before live pictures).
     let ts = timestamp;
     if (this.lastTimestamp !== undefined && ((ts - this.lastTimestamp) | 0) <= 0) ts = this.lastTimestamp + 1;
     ts >>>= 0;
     this.lastTimestamp = ts;
     this.packetsSinceReport += Math.ceil(unit.data.length / 1200);
-    this.send(ts === unit.timestamp >>> 0 ? unit : { ...unit, timestamp: ts });
+    const out = ts === unit.timestamp >>> 0 ? unit : { ...unit, timestamp: ts };
+    if (queued || this.queue.length > 0) this.queue.push(out);
+    else this.send(out);
+  }
+
+  /** Sends queued pictures, BURST_BYTES_PER_TICK per tick (at least one), until none are left. */
+  private drain(): void {
+    this.drainTimer = undefined;
+    let bytes = 0;
+    while (this.queue.length > 0 && !this.closed && (bytes === 0 || bytes + this.queue[0]!.data.length <= BURST_BYTES_PER_TICK)) {
+      const unit = this.queue.shift()!;
+      bytes += unit.data.length;
+      this.send(unit);
+    }
+    if (this.queue.length > 0 && !this.closed) this.drainTimer = setTimeout(() => this.drain(), BURST_TICK_MS);
   }
 }
