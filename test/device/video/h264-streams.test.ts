@@ -10,6 +10,7 @@ import { CongestionMonitor, parseRtcp } from '../../../src/device/video/h264/con
 import type { EncodedSource, EncodedSourceEvents, EncodedUnit } from '../../../src/device/video/h264/encoded-stream';
 import { GopCache } from '../../../src/device/video/h264/gop-cache';
 import { patternSubSize } from '../../../src/device/video/h264/sub-stream';
+import { signalingMessageSchema } from '../../../src/shared/protocol/webrtc-api';
 
 function rr(fractionLost: number): Buffer {
   const b = Buffer.alloc(32);
@@ -152,5 +153,16 @@ describe('the pattern\'s own sub stream', () => {
     expect(patternSubSize(1920, 1080)).toEqual({ width: 640, height: 360 });
     expect(patternSubSize(1280, 1024)).toEqual({ width: 640, height: 512 });
     expect(patternSubSize(640, 480)).toBeUndefined();
+  });
+});
+
+describe('the stream choice in signaling', () => {
+  it('takes main or sub in SETUP_REQUEST and STREAM, and nothing else', () => {
+    expect(signalingMessageSchema.safeParse({ type: 'SETUP_REQUEST' }).success).toBe(true);
+    expect(signalingMessageSchema.safeParse({ type: 'SETUP_REQUEST', stream: 'sub' }).success).toBe(true);
+    expect(signalingMessageSchema.safeParse({ type: 'STREAM', stream: 'main' }).success).toBe(true);
+    for (const bad of [{ type: 'SETUP_REQUEST', stream: '4k' }, { type: 'STREAM' }, { type: 'STREAM', stream: 'sub', bitrate: 1 }, { type: 'STREAM', stream: 7 }]) {
+      expect(signalingMessageSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
   });
 });
