@@ -13,7 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WatchStats } from '../../src/companion/video/camera-viewer';
 import { cleanupAll, runCli, tempDir, type DeviceProcess } from '../helpers/processes';
 import { startRtspCamera } from '../helpers/rtsp-camera';
-import { cleanupVideo, ICE_LOOPBACK, startVideoDevice } from '../helpers/video';
+import { adminOf, deviceClient, invite, passwordAuth } from '../helpers/raw-client';
+import { cleanupVideo, DOORBELL_ROLE, ICE_LOOPBACK, startDoorbellDevice, startVideoDevice } from '../helpers/video';
 
 afterEach(async () => {
   await cleanupVideo();
@@ -108,6 +109,23 @@ describe('main and sub streams (h264 stack, CLI viewer)', () => {
     expect([stats.width, stats.height]).toEqual([1280, 720]);
     expect(device.stderr()).toMatch(/the sub stream's source is (retrying|failed) .*, main stream/);
   }, 120_000);
+
+  it('the IAM gate covers the stream choice: STREAM needs Webrtc:VideoStream, and only main or sub is accepted', async () => {
+    const device = await startDoorbellDevice();
+    const admin = await adminOf(device);
+    const password = await invite(admin, 'bell', DOORBELL_ROLE);
+    const bell = await deviceClient(device);
+    expect(await passwordAuth(bell, 'bell', password)).toMatchObject({ stage: 'finish', response: { status: 204 } });
+    expect((await bell.call('POST', '/iam/pairing/password-invite', { FingerprintName: 'door' })).status).toBe(201);
+    const refused = await bell.call('POST', '/webrtc/signaling', { Session: 'bell1', Message: { type: 'STREAM', stream: 'main' } });
+    expect(refused.status).toBe(403);
+    expect(JSON.stringify(refused.body)).toContain('Webrtc:VideoStream');
+    // An administrator passes the gate; there is no such session (404), and a bad choice is 400.
+    expect((await admin.call('POST', '/webrtc/signaling', { Session: 'none', Message: { type: 'STREAM', stream: 'sub' } })).status).toBe(404);
+    expect((await admin.call('POST', '/webrtc/signaling', { Session: 'none', Message: { type: 'STREAM', stream: 'huge' } })).status).toBe(400);
+    expect((await admin.call('POST', '/webrtc/signaling', { Session: 'a1', Message: { type: 'SETUP_REQUEST', stream: 'tiny' } })).status).toBe(400);
+    expect(device.stderr()).not.toMatch(/first viewer/);
+  }, 60_000);
 
   it('refuses a --sub-source without the h264 stack, or equal to --source', async () => {
     const home = await tempDir('lancam-dev-');
