@@ -41,6 +41,7 @@ import { SharedEncodedStream } from './video/h264/encoded-stream';
 import { createEncodedSource } from './video/h264/camera-source';
 import type { VideoCaps } from './video/video-plan';
 import { createAudioStream } from './video/audio/create-audio';
+import { createStreamSet } from './video/h264/sub-stream';
 import { RelayLink, type RelayLinkOptions } from './relay/relay-link';
 
 export const APP_NAME = 'lancam-device';
@@ -98,6 +99,16 @@ export interface DeviceVideoOptions extends VideoOptions {
   caps?: VideoCaps | undefined;
   /** `h264` stack only: undefined/true the source's own sound, a capture device (ALSA/pulse), or false for none (audio/create-audio.ts). */
   audio?: string | boolean | undefined;
+  /**
+   * h264 only (h264/sub-stream.ts): the camera's sub stream (a file, rtsp:// URL or /dev/videoN
+   * with H.264), or 'none'; unset: the pattern gets a 640-wide sub encode of its own, other
+   * sources none.
+   */
+  subSource?: string | undefined;
+  /** h264 only: the GOP cache's bound for passed-through streams (bytes; 0 turns it off). */
+  gopCacheBytes?: number | undefined;
+  /** h264 only: viewers on a weak link move to the sub stream (default true). */
+  congestion?: boolean | undefined;
 }
 
 export type VideoStack = 'vp8' | 'h264';
@@ -461,7 +472,10 @@ export function forbidden(action: string): RpcResponse {
 }
 
 function createMedia(video: DeviceVideoOptions, log: Logger): VideoMedia {
-  if ((video.stack ?? 'h264') === 'h264') return new NdcMedia(new SharedEncodedStream(createEncodedSource(video, log), log), log, createAudioStream(video, log));
+  if ((video.stack ?? 'h264') === 'h264') {
+    const main = new SharedEncodedStream(createEncodedSource(video, log), log);
+    return new NdcMedia(main, log, createStreamSet(video, main, log), createAudioStream(video, log));
+  }
   return new WrtcMedia(new SharedCapture(createSource(video, log), log), { width: video.width, height: video.height });
 }
 

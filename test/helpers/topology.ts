@@ -15,7 +15,7 @@ async function sh(args: string[]): Promise<void> {
 }
 
 /** Connects `a` and `b` with a veth pair and gives each end an address (/24). */
-export async function link(a: Netns, aAddress: string, b: Netns, bAddress: string): Promise<void> {
+export async function link(a: Netns, aAddress: string, b: Netns, bAddress: string): Promise<{ aDevice: string; bDevice: string }> {
   const tag = randomBytes(3).toString('hex');
   const [ea, eb] = [`va${tag}`, `vb${tag}`];
   await sh(['ip', 'link', 'add', ea, 'netns', a.name, 'type', 'veth', 'peer', 'name', eb, 'netns', b.name]);
@@ -24,6 +24,7 @@ export async function link(a: Netns, aAddress: string, b: Netns, bAddress: strin
   await sh(['ip', '-n', b.name, 'addr', 'add', `${bAddress}/24`, 'dev', eb]);
   await sh(['ip', '-n', a.name, 'link', 'set', ea, 'up']);
   await sh(['ip', '-n', b.name, 'link', 'set', eb, 'up']);
+  return { aDevice: ea, bDevice: eb };
 }
 
 export interface ThreeHosts {

@@ -441,6 +441,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     .option('--timeout <seconds>', 'how long to wait for a frame', '10')
     .option('--via-relay', 'go through the relay even if the camera is on this network')
     .option('--relay <url>', 'the relay to use (default: the one in the remote-access string)')
+    .option('--stream <main|sub>', 'the camera\'s main stream (default) or its smaller sub stream')
     .action(async (device: string | undefined, opts: ViewerCommandOptions & { output: string; timeout: string }) => {
       const ctx = await context();
       const timeoutMs = parseSeconds(opts.timeout, '--timeout') * 1000;
@@ -459,6 +460,7 @@ function buildProgram(setJson: (json: boolean) => void): Command {
     .option('--seconds <n>', 'how long to watch', '10')
     .option('--via-relay', 'go through the relay even if the camera is on this network')
     .option('--relay <url>', 'the relay to use (default: the one in the remote-access string)')
+    .option('--stream <main|sub>', 'the camera\'s main stream (default) or its smaller sub stream')
     .action(async (device: string | undefined, opts: ViewerCommandOptions & { seconds: string }) => {
       const ctx = await context();
       const seconds = parseSeconds(opts.seconds, '--seconds');
@@ -629,6 +631,14 @@ async function withSession(ctx: Context, device: string | undefined, opts: Devic
 interface ViewerCommandOptions extends DeviceOptions {
   viaRelay?: boolean;
   relay?: string;
+  stream?: string;
+}
+
+/** --stream main|sub (the camera's sub stream, where it has one). */
+function streamOption(opts: ViewerCommandOptions): { stream?: 'main' | 'sub' } {
+  if (opts.stream === undefined) return {};
+  if (opts.stream !== 'main' && opts.stream !== 'sub') throw new CompanionError('usage', `--stream must be main or sub, not "${opts.stream}"`);
+  return { stream: opts.stream };
 }
 
 function remoteStore(ctx: Context): RemoteAccessStore {
@@ -640,6 +650,7 @@ function remoteStore(ctx: Context): RemoteAccessStore {
  * (`--via-relay`) or when the camera cannot be reached on this network and remote access is stored.
  */
 async function withViewer(ctx: Context, device: string | undefined, opts: ViewerCommandOptions, use: (viewer: CameraViewer) => Promise<void>): Promise<void> {
+  streamOption(opts); // a bad --stream fails before anything is opened
   const viaRelay = async () => {
     const deviceId = device !== undefined ? ((await ctx.store.resolve(device))?.deviceId ?? device) : undefined;
     const grant = deviceId !== undefined ? await remoteStore(ctx).get(deviceId) : undefined;
@@ -648,7 +659,7 @@ async function withViewer(ctx: Context, device: string | undefined, opts: Viewer
     if (!url) throw new CompanionError('usage', 'which relay? the remote-access string names none; pass --relay wss://host:port');
     const transport = await openRelayTransport(grant, { url, pinFingerprint: grant.relayFingerprint });
     try {
-      const viewer = await CameraViewer.open(transport, { iceAddresses: ctx.global.iceAddress ?? [] });
+      const viewer = await CameraViewer.open(transport, { iceAddresses: ctx.global.iceAddress ?? [], ...streamOption(opts) });
       await use(viewer);
     } finally {
       transport.close();
@@ -659,7 +670,7 @@ async function withViewer(ctx: Context, device: string | undefined, opts: Viewer
   try {
     await withSession(ctx, device, opts, async (session) => {
       connected = true;
-      await use(await CameraViewer.open(session, { iceAddresses: ctx.global.iceAddress ?? [] }));
+      await use(await CameraViewer.open(session, { iceAddresses: ctx.global.iceAddress ?? [], ...streamOption(opts) }));
     });
   } catch (err) {
     // Only a camera that could not be reached at all falls back to the relay.

@@ -31,6 +31,8 @@ export interface ViewerOptions {
   iceAddresses?: string[];
   /** Called for every decoded frame; the frame's buffer is only valid during the call. */
   onFrame?: (frame: I420Frame, receivedAtMs: number) => void;
+  /** The camera's main (default) or sub stream. */
+  stream?: 'main' | 'sub';
 }
 
 export interface WatchStats {
@@ -169,6 +171,7 @@ export class CameraViewer {
       iceAddresses: options.iceAddresses ?? [],
       onTrack: (track) => this.attach(track),
       onClose: (reason) => this.onClosed(reason),
+      ...(options.stream ? { stream: options.stream } : {}),
     });
     this.offEvent = transport.subscribe(
       this.sessionId,

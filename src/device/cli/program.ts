@@ -16,6 +16,7 @@ const VP8_SIZE = '640x480';
 import { createLogger } from '../../net/log';
 import { DEFAULT_LIMITS } from '../../net/channel/limits';
 import { DEFAULT_MAX_VIEWERS_PER_USER, DEFAULT_VIDEO_SETUP_TIMEOUT_MS } from '../video/video-service';
+import { DEFAULT_GOP_CACHE_BYTES } from '../video/h264/gop-cache';
 import { sendControlCommand } from '../control-socket';
 import { DEFAULT_WINDOW_SECONDS, MAX_WINDOW_SECONDS } from '../pairing/pairing-window';
 import { DEFAULT_PROOF_LIFETIME_MS } from '../pairing/password-proof';
@@ -50,6 +51,9 @@ interface RunOptions {
   videoStack: string;
   /** Commander: true (default), false (--no-audio) or the --audio device. */
   audio: string | boolean;
+  subSource?: string;
+  gopCache: string;
+  congestion: boolean;
   iceAddress: string[];
   iceServer: string[];
   maxViewers: string;
@@ -101,6 +105,9 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--fps <n>', `highest frame rate sent: a faster source is transcoded once (default: the source's own; the pattern's rate, default ${DEFAULT_VIDEO.fps})`)
     .option('--audio <device>', 'sound from a capture device instead of the source\'s own (ALSA: hw:1,0, default, plughw:…; PulseAudio: pulse or pulse:<source>); by default the pattern\'s tone or the camera\'s/file\'s audio track, as Opus (--video-stack h264)')
     .option('--no-audio', 'send video only')
+    .option('--sub-source <source>', 'h264: the camera\'s sub stream (a file, rtsp:// URL or /dev/videoN with H.264), or "none" (default: the pattern gets a 640-wide sub encode of its own, other sources none)')
+    .option('--gop-cache <MB>', 'h264: bound of the GOP cache that gives viewers joining a passed-through camera a picture at once (0: off)', String(DEFAULT_GOP_CACHE_BYTES / 1024 / 1024))
+    .option('--no-congestion', 'h264: do not move viewers on a weak link to the sub stream')
     .option('--ice-address <addr>', 'offer only WebRTC candidates with this address (repeatable; default: all)', collect, [])
     .option('--ice-server <url>', 'STUN/TURN server for WebRTC, e.g. stun:host:3478 (repeatable; default: none)', collect, [])
     .option('--max-viewers <n>', 'viewers at once', String(DEFAULT_VIDEO.maxViewers))
@@ -230,6 +237,10 @@ async function run(opts: RunOptions): Promise<void> {
   const fps = Number(opts.fps ?? DEFAULT_VIDEO.fps);
   if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new Error(`--fps must be a whole number from 1 to 60, not "${opts.fps}"`);
   const caps = { ...(sizeGiven ? { maxWidth: width, maxHeight: height } : {}), ...(fpsGiven ? { maxFps: fps } : {}) };
+  if (opts.subSource !== undefined && opts.videoStack !== 'h264') throw new Error('--sub-source needs --video-stack h264');
+  if (opts.subSource !== undefined && (opts.subSource === '' || opts.subSource === opts.source)) throw new Error(`--sub-source must be another source than --source, not "${opts.subSource}"`);
+  const gopCacheMb = Number(opts.gopCache);
+  if (!Number.isFinite(gopCacheMb) || gopCacheMb < 0 || gopCacheMb > 64) throw new Error(`--gop-cache must be a number of MB from 0 to 64, not "${opts.gopCache}"`);
   for (const category of opts.notificationCategory) {
     if (!/^[A-Za-z0-9 _.:-]{1,64}$/.test(category)) throw new Error(`--notification-category must be 1-64 characters of letters, digits, space, "_", ".", ":" or "-", not "${category}"`);
   }
@@ -252,6 +263,9 @@ async function run(opts: RunOptions): Promise<void> {
     stack: opts.videoStack as VideoStack,
     caps,
     audio: opts.audio,
+    ...(opts.subSource !== undefined ? { subSource: opts.subSource } : {}),
+    gopCacheBytes: Math.round(gopCacheMb * 1024 * 1024),
+    congestion: opts.congestion,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
   const daemon = await DeviceDaemon.open({

@@ -9,7 +9,7 @@
  *   - wrtc-media.ts: @roamhq/wrtc, raw frames, one libwebrtc VP8 encoder per viewer
  *     (`--video-stack vp8`).
  */
-import type { IceServer } from '../../shared/protocol/webrtc-api';
+import type { IceServer, VideoStreamChoice } from '../../shared/protocol/webrtc-api';
 import type { SourceStatus } from './capture';
 
 export interface IceCandidateInit {
@@ -36,6 +36,10 @@ export interface VideoPeer {
   addRemoteCandidate(candidate: IceCandidateInit): Promise<void>;
   /** Ends the peer connection and gives the viewer's share of the media back. Idempotent. */
   close(): void;
+  /** Switches to the camera's main or sub stream on the same track (stacks with main/sub streams). */
+  selectStream?(stream: VideoStreamChoice): void;
+  /** The stream being sent now (stacks with main/sub streams). */
+  readonly sending?: VideoStreamChoice;
 }
 
 export interface VideoMediaEvents {
@@ -49,7 +53,7 @@ export interface VideoMedia {
   readonly status: SourceStatus;
   readonly viewerCount: number;
   /** A peer for one more viewer, already carrying the video; starts the source for the first. */
-  createPeer(options: { iceServers: IceServer[]; bindAddress?: string }, callbacks: PeerCallbacks): Promise<VideoPeer>;
+  createPeer(options: { iceServers: IceServer[]; bindAddress?: string; stream?: VideoStreamChoice; name?: string }, callbacks: PeerCallbacks): Promise<VideoPeer>;
   on(event: 'status', listener: (status: SourceStatus) => void): unknown;
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ import {
   signalingEnvelopeSchema,
   type IceServer,
   type SignalingMessage,
+  type VideoStreamChoice,
   iceServerForWire,
 } from '../../shared/protocol/webrtc-api';
 import { parseBody, type DeviceCore, type RequestContext } from '../request-context';
@@ -75,13 +76,13 @@ class ViewerSession {
     private readonly service: VideoService,
   ) {}
 
-  async setup(): Promise<void> {
+  async setup(stream?: VideoStreamChoice): Promise<void> {
     const iceServers = [...this.service.options.iceServers, ...((await this.endpoint.extraIceServers?.()) ?? [])];
     this.candidates = this.service.candidateFilter(this.endpoint.requester, iceServers);
     const addresses = this.service.options.iceAddresses;
     const bindAddress = localBindAddress(addresses);
     const pc = await this.service.media.createPeer(
-      { iceServers, ...(bindAddress ? { bindAddress } : {}) },
+      { iceServers, ...(bindAddress ? { bindAddress } : {}), ...(stream ? { stream } : {}), name: `session ${this.id}` },
       {
         onCandidate: (candidate) => {
           if (this.closed || !candidateAllowed(candidate.candidate, addresses)) return;
@@ -136,6 +137,10 @@ class ViewerSession {
         return;
       case 'CLOSE':
         this.close(message.reason ?? 'closed by the viewer', false);
+        return;
+      case 'STREAM':
+        // A stack without a sub stream keeps sending main.
+        pc.selectStream?.(message.stream);
         return;
       default:
         throw new RouteError(Status.BadRequest, 'unexpected-message', `${message.type} is not expected now`);
@@ -240,7 +245,7 @@ export class VideoService {
       this.sessions.set(endpoint, mine);
       if (!this.holds.has(endpoint) && endpoint.hold) this.holds.set(endpoint, endpoint.hold());
       try {
-        await session.setup();
+        await session.setup(message.stream);
       } catch (err) {
         session.close(`setup failed: ${(err as Error).message}`);
         throw new RouteError(Status.InternalError, 'setup-failed', `could not start video: ${(err as Error).message}`);
@@ -248,6 +253,8 @@ export class VideoService {
       this.core.log.info(`video: session ${sessionId} for ${describe(this.core, endpoint.requester)} started (${this.viewerCount} viewer(s))`);
       return;
     }
+    // Switching streams is asking for video too.
+    if (message.type === 'STREAM') this.require(ctx.requester, WebrtcActions.VideoStream);
     const session = mine.get(sessionId);
     if (!session) throw new RouteError(Status.NotFound, 'no-session', `no video session "${sessionId}" here`);
     const screened = this.screenCandidates(session, message);

@@ -5,6 +5,7 @@ import { useApi } from '../app/api-context';
 import { useNotify } from '../app/notices';
 import { plainError } from '../api/errors';
 import { LiveVideo, type LiveVideoStats } from '../video/live-video';
+import { watchStreamChoice } from './stream-choice';
 import { connectionQuality, QUALITY_TEXT, reconnectText } from './connection-quality';
 import { VideoConnection, type VideoState } from './video-connection';
 
@@ -71,7 +72,9 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
   useEffect(() => {
     const video = videoRef.current;
     if (!video) return undefined;
-    const conn = new VideoConnection(({ onStats, onClosed }) => new LiveVideo(api, id, video, { onStats, onClosed, onAudio: () => setHasAudio(true) }), {
+    // Sub stream for a small tile, main in full screen or a large tile (stream-choice.ts).
+    let stream: 'main' | 'sub' = 'sub';
+    const conn = new VideoConnection(({ onStats, onClosed }) => new LiveVideo(api, id, video, { onStats, onClosed, stream, onAudio: () => setHasAudio(true) }), {
       // The countdown counts from when the state changed, not from when the tile appeared.
       onState: (next) => {
         setNow(Date.now());
@@ -84,8 +87,13 @@ export function LiveTile({ device, position, selected, onSelect, onClose, onAspe
     connection.current = conn;
     const onPlaying = () => conn.markLive();
     video.addEventListener('playing', onPlaying);
+    const stopWatching = watchStreamChoice(video, (choice) => {
+      stream = choice;
+      conn.selectStream(choice);
+    });
     conn.start();
     return () => {
+      stopWatching();
       video.removeEventListener('playing', onPlaying);
       conn.stop();
       connection.current = undefined;

@@ -24,6 +24,8 @@ export interface VideoSession {
   start(): Promise<void>;
   stop(): void;
   snapshotPng(): Promise<Blob>;
+  /** Switches to the camera's main or sub stream without a new session. */
+  selectStream?(stream: 'main' | 'sub'): void;
 }
 
 export type VideoSessionFactory = (callbacks: { onStats: (stats: LiveVideoStats) => void; onClosed: (reason: string) => void }) => VideoSession;
@@ -95,6 +97,11 @@ export class VideoConnection {
     this.attempt = 0;
     this.lastProgressAt = Date.now();
     this.set({ phase: 'live', attempt: 0 });
+  }
+
+  /** The current session switches stream (the factory is asked for the choice on reconnection). */
+  selectStream(stream: 'main' | 'sub'): void {
+    this.current?.selectStream?.(stream);
   }
 
   async snapshotPng(): Promise<Blob> {

@@ -6,6 +6,7 @@
 import type { LancamApi } from '../../shared/ui/api';
 import { ViewerPeer, type PeerConnectionLike } from '../../shared/video/viewer-peer';
 import { decodeRgba } from '../../shared/video/test-pattern';
+import type { VideoStreamChoice } from '../../shared/protocol/webrtc-api';
 
 export interface LiveVideoStats {
   frames: number;
@@ -22,6 +23,8 @@ export interface LiveVideoOptions {
   onClosed?: (reason: string) => void;
   /** The camera sends sound (an audio track arrived). */
   onAudio?: () => void;
+  /** The camera's main (default) or sub stream to start with; selectStream() switches. */
+  stream?: VideoStreamChoice;
 }
 
 export class LiveVideo {
@@ -84,6 +87,7 @@ export class LiveVideo {
         else this.watchFrames();
       },
       onClose: (reason) => this.finish(reason),
+      ...(this.options.stream ? { stream: this.options.stream } : {}),
     });
     this.offs.push(
       this.api.on('videoSignal', ({ sessionId: id, message }) => {
@@ -95,6 +99,12 @@ export class LiveVideo {
     );
     await this.peer.start();
     if (!this.closed) this.statsTimer = window.setInterval(() => void this.updateStats(), 1000);
+  }
+
+  /** Switches to the camera's main or sub stream (same session; a camera without a sub stream stays on main). */
+  selectStream(stream: VideoStreamChoice): void {
+    this.options.stream = stream;
+    void this.peer?.selectStream(stream).catch(() => undefined);
   }
 
   /** The current picture as a PNG (for snapshots). */

@@ -6,6 +6,12 @@
  *   {type: 'DESCRIPTION', description: {type, sdp}}            either way (perfect negotiation)
  *   {type: 'CANDIDATE', candidate: {candidate, sdpMid, ...}}   either way
  *   {type: 'CLOSE', reason}                                    either way: the session ends
+ *   {type: 'STREAM', stream}                                   viewer -> device: switch to the main or sub stream
+ *
+ * lancam's own additions (a Nabto viewer sends neither): SETUP_REQUEST may carry `stream`
+ * ('main', the default, or 'sub': a camera's smaller stream), and STREAM switches a running
+ * session without renegotiating (same track; the device switches at the other stream's next
+ * keyframe).
  *
  * Viewer -> device:  POST /webrtc/signaling {Session, Message}   204 | 400 | 403 | 404 | 429
  * Device -> viewer:  event 'webrtc-signaling' {Session, Message}
@@ -47,7 +53,7 @@ export const iceCandidateSchema = z.strictObject({
 });
 
 export const signalingMessageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('SETUP_REQUEST') }),
+  z.strictObject({ type: z.literal('SETUP_REQUEST'), stream: z.enum(['main', 'sub']).optional() }),
   // Nabto WebRTC (DefaultMessageEncoder.ts): iceServers optional (null read as absent); lancam
   // sends `urls` always as an array, as Nabto's decoder requires, and reads a string too.
   z.strictObject({
@@ -62,7 +68,10 @@ export const signalingMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('DESCRIPTION'), description: sessionDescriptionSchema }),
   z.strictObject({ type: z.literal('CANDIDATE'), candidate: iceCandidateSchema }),
   z.strictObject({ type: z.literal('CLOSE'), reason: z.string().max(200).optional() }),
+  z.strictObject({ type: z.literal('STREAM'), stream: z.enum(['main', 'sub']) }),
 ]);
+/** A camera's main (full size) or sub (smaller, lower bitrate) stream. */
+export type VideoStreamChoice = 'main' | 'sub';
 export type SignalingMessage = z.infer<typeof signalingMessageSchema>;
 
 /**

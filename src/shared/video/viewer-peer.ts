@@ -3,7 +3,7 @@
  * the CLI passes @roamhq/wrtc's RTCPeerConnection, the desktop renderer Chromium's own. Perfect
  * negotiation with the viewer as the polite peer; the camera offers.
  */
-import { candidateAllowed, type IceServer, type SignalingMessage } from '../protocol/webrtc-api';
+import { candidateAllowed, type IceServer, type SignalingMessage, type VideoStreamChoice } from '../protocol/webrtc-api';
 
 /** The subset of RTCPeerConnection this module uses (structural, so both implementations fit). */
 export interface PeerConnectionLike {
@@ -30,6 +30,8 @@ export interface ViewerPeerOptions {
   iceAddresses?: readonly string[];
   onTrack: (track: unknown) => void;
   onClose: (reason: string) => void;
+  /** The camera's main (default) or sub stream; asked for in SETUP_REQUEST. */
+  stream?: VideoStreamChoice;
 }
 
 export class ViewerPeer {
@@ -45,7 +47,13 @@ export class ViewerPeer {
 
   /** Asks the camera for video. */
   async start(): Promise<void> {
-    await this.options.send({ type: 'SETUP_REQUEST' });
+    await this.options.send(this.options.stream ? { type: 'SETUP_REQUEST', stream: this.options.stream } : { type: 'SETUP_REQUEST' });
+  }
+
+  /** Switches a running session to the camera's main or sub stream (no renegotiation). */
+  async selectStream(stream: VideoStreamChoice): Promise<void> {
+    if (this.closed) return;
+    await this.options.send({ type: 'STREAM', stream });
   }
 
   /** Handles one message from the camera. */
@@ -83,6 +91,8 @@ export class ViewerPeer {
         return;
       case 'SETUP_REQUEST':
         throw new Error('a camera does not ask a viewer for video');
+      case 'STREAM':
+        throw new Error('a camera does not ask a viewer for a stream');
     }
   }
 

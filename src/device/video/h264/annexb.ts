@@ -26,6 +26,13 @@ export class AccessUnitSplitter {
   private unitBytes = 0;
   private unitHasVcl = false;
   private unitHasIdr = false;
+  /**
+   * SPS/PPS after a picture's slices: they begin the next picture, unless the next slice continues
+   * this one (first_mb_in_slice > 0: GStreamer's rtph264pay repeats SPS/PPS before every slice of
+   * an IDR). Decided when that slice's header arrives.
+   */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
   private dropped = 0;
 
   constructor(private readonly onUnit: (unit: AccessUnit) => void) {}
@@ -62,7 +69,7 @@ export class AccessUnitSplitter {
     // The next NAL unit's header is enough to know the picture before it is complete: hand it on
     // now rather than when that NAL unit ends.
     if (this.unitHasVcl && startsUnit(this.pending)) this.emitUnit();
-    if (this.pending.length + this.unitBytes > MAX_ACCESS_UNIT_BYTES) {
+    if (this.pending.length + this.unitBytes + this.heldBytes > MAX_ACCESS_UNIT_BYTES) {
       this.dropped += this.pending.length + this.unitBytes;
       this.pending = Buffer.alloc(0);
       this.clearUnit();
@@ -80,7 +87,17 @@ export class AccessUnitSplitter {
   private nal(bytes: Buffer): void {
     const type = bytes[bytes[2] === 1 ? 3 : 4]! & 0x1f;
     const vcl = type === 1 || type === 5;
+    if (this.unitHasVcl && (type === 7 || type === 8)) {
+      this.held.push(Buffer.from(bytes));
+      this.heldBytes += bytes.length;
+      return;
+    }
     if (this.unitHasVcl && startsUnit(bytes)) this.emitUnit();
+    // Held parameter sets go with what follows them (the next picture, or this one continued).
+    for (const h of this.held) this.unit.push(h);
+    this.unitBytes += this.heldBytes;
+    this.held = [];
+    this.heldBytes = 0;
     this.unit.push(Buffer.from(bytes));
     this.unitBytes += bytes.length;
     if (vcl) this.unitHasVcl = true;
@@ -88,8 +105,14 @@ export class AccessUnitSplitter {
   }
 
   private emitUnit(): void {
-    this.onUnit({ data: Buffer.concat(this.unit), keyframe: this.unitHasIdr });
+    const data = Buffer.concat(this.unit);
+    const keyframe = this.unitHasIdr;
+    const [held, heldBytes] = [this.held, this.heldBytes];
     this.clearUnit();
+    // Parameter sets held back after the picture begin the next one.
+    this.unit = held;
+    this.unitBytes = heldBytes;
+    this.onUnit({ data, keyframe });
   }
 
   private clearUnit(): void {
@@ -97,20 +120,22 @@ export class AccessUnitSplitter {
     this.unitBytes = 0;
     this.unitHasVcl = false;
     this.unitHasIdr = false;
+    this.held = [];
+    this.heldBytes = 0;
   }
 }
 
 /**
  * Does the NAL unit at the start of `bytes` (start code first) begin a new access unit, once a
- * picture's slices have been seen? H.264 7.4.1.2.3: an AUD, SPS, PPS, SEI or types 14..18 do, and
- * so does a slice with first_mb_in_slice = 0 (ue(v) 0 is the single bit '1'). False while the
- * header bytes have not arrived.
+ * picture's slices have been seen? H.264 7.4.1.2.3: an AUD, SEI or types 14..18 do, and so does a
+ * slice with first_mb_in_slice = 0 (ue(v) 0 is the single bit '1'); SPS and PPS are decided by the
+ * slice after them (AccessUnitSplitter.held). False while the header bytes have not arrived.
  */
 function startsUnit(bytes: Buffer): boolean {
   const header = bytes[2] === 1 ? 3 : 4;
   if (bytes.length < header + 2) return false;
   const type = bytes[header]! & 0x1f;
-  if (type === NAL_AUD || type === 6 || type === 7 || type === 8 || (type >= 14 && type <= 18)) return true;
+  if (type === NAL_AUD || type === 6 || (type >= 14 && type <= 18)) return true;
   return (type === 1 || type === 5) && (bytes[header + 1]! & 0x80) !== 0;
 }
 

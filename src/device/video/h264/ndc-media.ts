@@ -3,8 +3,9 @@
  * one shared H.264 stream (encoded-stream.ts). Per viewer only an RTP packetizer (H.264, RFC
  * 6184: single NAL / FU-A), RTCP sender reports, a NACK responder (retransmits from its history)
  * and SRTP; nothing is decoded or encoded per viewer. A viewer starts at a keyframe: joining asks
- * the source for one (the pattern gives one at once; a passed-through camera's next IDR is
- * awaited), and a viewer's PLI asks again (rate-limited in the source).
+ * the source for one (the pattern gives one at once; a passed-through camera's cached GOP is sent,
+ * or its next IDR awaited), and a viewer's PLI asks again (rate-limited in the source). Which of
+ * the camera's main and sub streams a viewer gets is its StreamSelector's (stream-selector.ts).
  *
  * node-datachannel is loaded on first use, so the vp8 stack never needs its native module.
  * Its JS wrappers must stay referenced while in use: a collected PeerConnection or Track stops
@@ -13,13 +14,14 @@
 import { EventEmitter } from 'node:events';
 import type * as NdcModule from 'node-datachannel';
 import type { Logger } from '../../../net/log';
-import type { IceServer } from '../../../shared/protocol/webrtc-api';
+import type { IceServer, VideoStreamChoice } from '../../../shared/protocol/webrtc-api';
 import { toNdcIceServers } from '../../../shared/video/ndc-ice-servers';
 
 export { toNdcIceServers };
 import type { SourceStatus } from '../capture';
 import type { PeerCallbacks, PeerState, VideoMedia, VideoMediaEvents, VideoPeer } from '../video-peer';
-import type { EncodedUnit, SharedEncodedStream, StreamViewer } from './encoded-stream';
+import type { EncodedUnit, SharedEncodedStream } from './encoded-stream';
+import { StreamSelector, StreamSet } from './stream-selector';
 import type { SharedAudioStream } from '../audio/audio-stream';
 import { addOpusTrack } from '../audio/opus-track';
 
@@ -60,14 +62,18 @@ export function countPli(buf: Uint8Array): number {
 export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMedia {
   readonly description = 'H.264 shared by all viewers (node-datachannel)';
   private nextSsrc = 0x1a2b0000;
+  /** Main and sub stream (stream-selector.ts); just the main stream unless a sub is given. */
+  readonly streams: StreamSet;
 
   constructor(
     readonly stream: SharedEncodedStream,
     private readonly log: Logger,
+    streams?: StreamSet,
     /** The camera's sound, on an Opus track next to the video (audio/opus-track.ts); none: video only. */
     readonly audio?: SharedAudioStream | undefined,
   ) {
     super();
+    this.streams = streams ?? new StreamSet(stream, undefined);
     stream.on('status', (status) => this.emit('status', status));
   }
 
@@ -76,10 +82,10 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
   }
 
   get viewerCount(): number {
-    return this.stream.viewerCount;
+    return this.stream.viewerCount + (this.streams.sub?.viewerCount ?? 0);
   }
 
-  async createPeer(options: { iceServers: IceServer[]; bindAddress?: string }, callbacks: PeerCallbacks): Promise<VideoPeer> {
+  async createPeer(options: { iceServers: IceServer[]; bindAddress?: string; stream?: VideoStreamChoice; name?: string }, callbacks: PeerCallbacks): Promise<VideoPeer> {
     const ndc = await loadNdc();
     const stream = this.stream;
     const pc = new ndc.PeerConnection('lancam-device', {
@@ -98,14 +104,12 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
     track.setMediaHandler(packetizer);
 
     let closed = false;
-    let waitingForKeyframe = true;
-    const viewer: StreamViewer = {
-      onUnit(unit: EncodedUnit) {
+    // Which of the camera's streams this viewer gets, and the switch between them (one track).
+    const selector = new StreamSelector(
+      this.streams,
+      options.stream ?? 'main',
+      (unit: EncodedUnit) => {
         if (closed || !track.isOpen()) return;
-        if (waitingForKeyframe) {
-          if (!unit.keyframe) return;
-          waitingForKeyframe = false;
-        }
         config.timestamp = unit.timestamp;
         try {
           track.sendMessageBinary(unit.data);
@@ -113,17 +117,16 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
           // A track closing under us: the state callback ends the session.
         }
       },
-    };
+      this.log,
+      options.name ?? `viewer ${ssrc.toString(16)}`,
+    );
     const log = this.log;
     track.onOpen(() => {
-      // Keyframe on join: the viewer's decoder can start at once.
-      waitingForKeyframe = true;
+      // Keyframe on join: the viewer's decoder can start at once (or the cached GOP, passthrough).
       if (stream.source.keyframesOnRequest) log.info('video: keyframe for a joining viewer');
-      stream.requestKeyframe();
+      selector.onOpen();
     });
-    track.onMessage((buf) => {
-      if (countPli(buf) > 0) stream.requestKeyframe();
-    });
+    track.onMessage((buf) => selector.onRtcp(buf));
 
     let localDescription: ((sdp: string, type: string) => void) | undefined;
     pc.onLocalDescription((sdp, type) => localDescription?.(sdp, String(type).toLowerCase()));
@@ -153,10 +156,10 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
         };
       });
 
-    await stream.acquire(viewer);
+    await selector.start();
     const audio = this.audio ? await addOpusTrack(ndc, pc, this.audio, { ssrc: (ssrc ^ 0x00800000) >>> 0, cname: CNAME, msid: CNAME }) : undefined;
     // The peer object keeps pc, track and the handler chain referenced for as long as it lives.
-    const held = { pc, track, packetizer, config, audio };
+    const held = { pc, track, packetizer, config, selector, audio };
     // A viewer's candidates can overtake its answer (it sends them as they are gathered);
     // libdatachannel refuses a candidate before the remote description, so they wait here.
     const early: { candidate: string; mid: string }[] = [];
@@ -186,6 +189,12 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
         remoteApplied();
         return answer;
       },
+      selectStream(choice: VideoStreamChoice) {
+        held.selector.prefer(choice);
+      },
+      get sending() {
+        return held.selector.sending;
+      },
       async addRemoteCandidate(candidate) {
         const mid = candidate.sdpMid ?? MID;
         if (!remoteSet) {
@@ -197,7 +206,7 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
       close() {
         if (closed) return;
         closed = true;
-        stream.release(viewer);
+        held.selector.close();
         held.audio?.close();
         try {
           held.track.close();
@@ -210,6 +219,6 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.stream.close(), this.audio?.close()]);
+    await Promise.all([this.stream.close(), this.streams.sub?.close(), this.audio?.close()]);
   }
 }
