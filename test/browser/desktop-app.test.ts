@@ -183,16 +183,18 @@ describe.skipIf(unavailable !== undefined)(`the desktop as a camera app${unavail
     await page.keyboard.press('Escape');
     await expect.poll(() => page.evaluate(() => document.fullscreenElement === null), { timeout: 5000 }).toBe(true);
 
-    // M unmutes the selected tile and mutes it again; it opened muted. (These cameras run the vp8
-    // stack, which sends no sound: the tile says so.)
+    // M unmutes the selected tile and mutes it again; it opened muted. (These cameras run the
+    // default H.264 stack, whose pattern sends a tone: the tile says it is muted, not soundless.)
     const tile = page.getByTestId(`live-tile-${cam.deviceId}`);
     expect(await tile.getAttribute('data-muted')).toBe('true');
-    expect(await page.getByTestId(`live-sound-${cam.deviceId}`).innerText()).toBe('No sound');
+    await expect.poll(() => page.getByTestId(`live-sound-${cam.deviceId}`).innerText(), { timeout: 10_000 }).toBe('Muted');
     await page.keyboard.press('m');
     await expect.poll(() => page.getByTestId(`live-mute-${cam.deviceId}`).innerText()).toBe('Mute');
+    expect(await page.getByTestId(`live-sound-${cam.deviceId}`).innerText()).toBe('Sound on');
     expect(await page.getByTestId(`live-video-${cam.deviceId}`).evaluate((v) => (v as HTMLVideoElement).muted)).toBe(false);
     await page.keyboard.press('m');
     await expect.poll(() => tile.getAttribute('data-muted')).toBe('true');
+    expect(await page.getByTestId(`live-sound-${cam.deviceId}`).innerText()).toBe('Muted');
 
     // ? lists the keys.
     await page.keyboard.press('?');

@@ -23,7 +23,8 @@ describe('live view', () => {
   it('asks the camera for video through the API', async () => {
     const { api, tile } = await watch();
     expect(api.callsOf('openVideo')).toEqual([['de-front']]);
-    expect(api.callsOf('sendVideoSignal')[0]).toEqual(['s1', { type: 'SETUP_REQUEST' }]);
+    // A tile shown small (jsdom lays nothing out: 0 px wide) asks for the sub stream (stream-choice.ts).
+    expect(api.callsOf('sendVideoSignal')[0]).toEqual(['s1', { type: 'SETUP_REQUEST', stream: 'sub' }]);
     expect(tile.getAttribute('data-phase')).toBe('connecting');
     expect(within(tile).getByTestId('live-message-de-front').textContent).toContain('Connecting');
     expect((within(tile).getByTestId('live-snapshot-de-front') as HTMLButtonElement).disabled).toBe(true);

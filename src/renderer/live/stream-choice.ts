@@ -26,7 +26,9 @@ export function watchStreamChoice(element: HTMLElement, onChoice: (choice: Video
   let current: VideoStreamChoice | undefined;
   const update = (): void => {
     const width = element.getBoundingClientRect().width * (window.devicePixelRatio || 1);
-    const fullscreen = document.fullscreenElement !== null && document.fullscreenElement.contains(element);
+    // null when nothing is full screen; undefined where the Fullscreen API is missing (jsdom).
+    const shown = document.fullscreenElement;
+    const fullscreen = shown != null && shown.contains(element);
     const next = chooseStream(width, fullscreen, current);
     if (next === current) return;
     current = next;
