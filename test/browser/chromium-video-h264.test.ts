@@ -234,7 +234,7 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives the shared H.264 s
     expect(ffmpeg).toHaveLength(1);
     expect(ffmpeg[0]).toContain('-f rawvideo');
     expect(vp9File.stderr()).toMatch(/sends vp9 640x360@30 .*transcoded once to H\.264 640x360@30 \(vp9 is not H\.264\)/);
-    expect(vp9File.stderr().match(/first viewer, starting/g)).toHaveLength(1);
+    expect(vp9File.stderr().match(/video: first viewer, starting/g)).toHaveLength(1);
     // The first viewer starts the encoder (its first picture is an IDR); the two who join the
     // running encode each get a keyframe forced for them.
     expect(vp9File.stderr().match(/keyframe for a joining viewer/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
