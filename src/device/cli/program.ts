@@ -1,6 +1,7 @@
 /**
  * The `lancam-device` command line: runs the camera daemon.
  */
+import { H264_ENCODER_PACKAGES, h264EncoderProblem } from '../video/h264/encoder-check';
 import os from 'node:os';
 import path from 'node:path';
 import { collect, parseCount, parseSeconds } from '../../net/cli-args';
@@ -48,7 +49,8 @@ interface RunOptions {
   source: string;
   size?: string;
   fps?: string;
-  videoStack: string;
+  /** Undefined: not chosen (h264, or vp8 for the pattern where lancam's H.264 encoder cannot run). */
+  videoStack?: string;
   /** Commander: true (default), false (--no-audio) or the --audio device. */
   audio: string | boolean;
   subSource?: string;
@@ -101,7 +103,7 @@ export async function runDeviceCli(argv: string[]): Promise<number> {
     .option('--pairing-settle <seconds>', 'local open pairing: how long the window must be open before a pairing is written (others trying meanwhile is an overlap)', String(DEFAULT_LOCAL_OPEN_TIMING.settleMs / 1000))
     .option('--source <source>', 'video: "pattern" (built-in test pattern), a video file, an rtsp:// URL or /dev/videoN', DEFAULT_VIDEO.source)
     .option('--size <WxH>', `largest picture sent: a camera or file above it is transcoded once to fit (aspect kept), one within it passes untouched (default: the source's own size; the pattern's size, default ${H264_PATTERN_SIZE}; vp8: the output size, default ${VP8_SIZE})`)
-    .option('--video-stack <stack>', 'h264: one H.264 stream for all viewers over node-datachannel (H.264 cameras passed through, everything else encoded once); vp8: one @roamhq/wrtc VP8 encoder per viewer', 'h264')
+    .option('--video-stack <stack>', 'h264 (default): one H.264 stream for all viewers over node-datachannel (H.264 cameras passed through, everything else encoded once); vp8: one @roamhq/wrtc VP8 encoder per viewer (the default for the pattern where GStreamer\'s H.264 encoder is missing)')
     .option('--fps <n>', `highest frame rate sent: a faster source is transcoded once (default: the source's own; the pattern's rate, default ${DEFAULT_VIDEO.fps})`)
     .option('--audio <device>', 'sound from a capture device instead of the source\'s own (ALSA: hw:1,0, default, plughw:…; PulseAudio: pulse or pulse:<source>); by default the pattern\'s tone or the camera\'s/file\'s audio track, as Opus (--video-stack h264)')
     .option('--no-audio', 'send video only')
@@ -227,7 +229,22 @@ async function run(opts: RunOptions): Promise<void> {
     unpairedIdleTimeoutMs: parseSeconds(opts.unpairedIdleTimeout, '--unpaired-idle-timeout') * 1000,
     newConnectionsPerSecondPerAddress: parseCount(opts.newConnectionsPerSecond, '--new-connections-per-second', 0),
   };
+  const stackChosen = opts.videoStack !== undefined;
+  opts.videoStack ??= 'h264';
   if (opts.videoStack !== 'vp8' && opts.videoStack !== 'h264') throw new Error(`--video-stack must be vp8 or h264, not "${opts.videoStack}"`);
+  // Not chosen: H.264, unless lancam's own encoder cannot run here (no python3-gi / GStreamer).
+  // The pattern then falls back to vp8 so the first run still shows a picture; a camera keeps
+  // H.264 (passthrough needs no encoder) with a warning for what would need one.
+  let encoderNote: string | undefined;
+  if (!stackChosen && opts.videoStack === 'h264') {
+    const problem = await h264EncoderProblem();
+    if (problem && opts.source === 'pattern' && opts.subSource === undefined && typeof opts.audio !== 'string') {
+      opts.videoStack = 'vp8';
+      encoderNote = `video: lancam's H.264 encoder cannot run here (${problem}); the test pattern uses the vp8 stack instead (a VP8 encoder per viewer, no sound). For H.264 and sound install ${H264_ENCODER_PACKAGES}, or choose with --video-stack`;
+    } else if (problem) {
+      encoderNote = `video: lancam's H.264 encoder cannot run here (${problem}); H.264 cameras are passed through, but a source that must be encoded (a raw or MJPEG webcam, another codec, a camera above --size) will fail. Install ${H264_ENCODER_PACKAGES}, or run with --video-stack vp8`;
+    }
+  }
   const sizeGiven = opts.size !== undefined;
   const fpsGiven = opts.fps !== undefined;
   opts.size ??= opts.videoStack === 'h264' ? H264_PATTERN_SIZE : VP8_SIZE;
@@ -268,6 +285,7 @@ async function run(opts: RunOptions): Promise<void> {
     congestion: opts.congestion,
   };
   const log = createLogger({ quiet: Boolean(opts.quiet) });
+  if (encoderNote) log.warn(encoderNote);
   const daemon = await DeviceDaemon.open({
     stateDir: opts.stateDir,
     host: opts.host,
