@@ -22,8 +22,29 @@ export interface ConnectOptions {
   /** Local source address (`--bind`). */
   localAddress?: string;
   limits?: Partial<ChannelLimits>;
-  /** Connect + TLS + upgrade must finish within this. */
+  /** Connect + TLS + upgrade must finish within this (each attempt). */
   timeoutMs?: number;
+  /**
+   * Attempts again after a connection cut during the handshake (default 2 more, 200 ms then
+   * 600 ms later). A camera under a connection flood evicts unfinished handshakes from the
+   * busiest source, and before TLS is done it cannot tell a paired client from a squatter on the
+   * same address (docs/security.md, "Paired keys always get in"): the real client tries again.
+   */
+  resetRetries?: number;
+}
+
+const RESET_BACKOFF_MS = [200, 600, 1000];
+
+export async function connectChannel(options: ConnectOptions): Promise<ClientChannel> {
+  const retries = options.resetRetries ?? 2;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connectChannelOnce(options);
+    } catch (err) {
+      if (!(err instanceof ChannelConnectError) || err.code !== 'reset' || attempt >= retries) throw err;
+      await new Promise((resolve) => setTimeout(resolve, RESET_BACKOFF_MS[Math.min(attempt, RESET_BACKOFF_MS.length - 1)]));
+    }
+  }
 }
 
 export interface ClientChannel {
@@ -43,7 +64,7 @@ export class ChannelConnectError extends Error {
   }
 }
 
-export async function connectChannel(options: ConnectOptions): Promise<ClientChannel> {
+async function connectChannelOnce(options: ConnectOptions): Promise<ClientChannel> {
   // A client does not close its own connections for being quiet (a stream may play for hours);
   // the device decides about idleness, and heartbeats cut a dead device.
   const limits = resolveLimits({ idleTimeoutMs: 0, ...options.limits });
