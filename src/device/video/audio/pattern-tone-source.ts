@@ -76,6 +76,12 @@ export class PatternToneSource extends EventEmitter<AudioSourceEvents> implement
   constructor(
     private readonly ffmpegPath = 'ffmpeg',
     private readonly now: () => number = Date.now,
+    /**
+     * How long the pattern's pictures take to leave (the encoder's latency, ms): each packet is held
+     * back by it, so sound and picture of one instant leave the device together (a browser syncs
+     * by the send time its RTCP sender reports give; docs/video.md "Audio"). Timestamps unchanged.
+     */
+    private readonly delayMs?: () => number,
   ) {
     super();
   }
@@ -107,11 +113,17 @@ export class PatternToneSource extends EventEmitter<AudioSourceEvents> implement
     this.emit('status', { state: 'stopped', message: 'no viewers' });
   }
 
+  private holdBackMs(): number {
+    const ms = this.delayMs?.() ?? 0;
+    return Number.isFinite(ms) ? Math.min(500, Math.max(0, ms)) : 0;
+  }
+
   /** Sends every packet whose instant has come, then sleeps until the next one. */
   private tick(loop: EncodedLoop): void {
     const generation = this.generation;
-    // A packet leaves at the instant of its first sample: its slot's start less the pre-skip.
-    const lead = loop.preSkip / 48;
+    // A packet leaves at the instant of its first sample (its slot's start less the pre-skip),
+    // plus the picture's encode latency.
+    const lead = loop.preSkip / 48 - this.holdBackMs();
     const current = Math.floor((this.now() + lead) / PACKET_MS);
     if (current - this.nextSlot > MAX_CATCH_UP) this.nextSlot = current;
     for (; this.nextSlot <= current; this.nextSlot++) {

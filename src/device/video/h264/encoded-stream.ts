@@ -83,6 +83,9 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
   private exited: Promise<void> | undefined;
   private backpressured = 0;
   private frameSourceRetrying = false;
+  /** When each frame still inside the encoder went in (x264 zerolatency gives one picture per frame, in order). */
+  private readonly inFlight: number[] = [];
+  private latencyMs: number | undefined;
 
   constructor(
     private readonly frames: FrameSource,
@@ -105,6 +108,9 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
       }
       // Copied: both frame sources reuse their buffers, and a pipe write may complete later.
       stdin.write(Buffer.from(frame.data));
+      // Bounded: an encoder that does not give one picture per frame only loses the measurement.
+      if (this.inFlight.length >= 2 * this.fps + 8) this.inFlight.length = 0;
+      this.inFlight.push(performance.now());
     });
     frames.on('status', (status) => {
       // The pattern's and ffmpeg's 'starting'/'running'/'stopped' are this source's to say
@@ -128,6 +134,14 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
     return this.backpressured;
   }
 
+  /**
+   * How long a frame takes from the encoder's input to its picture coming out, smoothed (ms), once
+   * measured; 0 before. The pattern's sound is held back by it so that both leave together (lip-sync).
+   */
+  get encodeLatencyMs(): number {
+    return this.latencyMs ?? 0;
+  }
+
   /** The encoder element in use (x264enc, v4l2h264enc, vah264enc …), once the encoder has said. */
   get encoderName(): string | undefined {
     return this.chosen;
@@ -138,6 +152,7 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
     this.running = false;
     this.frameSourceRetrying = false;
     this.reader.reset();
+    this.inFlight.length = 0;
     this.stderrTail = '';
     this.emit('status', { state: 'starting', message: `starting ${this.description}` });
     const kbps = patternBitrateKbps(this.width, this.height, this.fps);
@@ -223,6 +238,11 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
       this.emit('status', { state: 'running', message: `running ${this.description}${this.chosen ? ` (${this.chosen})` : ''}` });
     }
     if (unit.keyframe) this.lastKeyframeAt = performance.now();
+    const wentIn = this.inFlight.shift();
+    if (wentIn !== undefined) {
+      const sample = Math.min(1000, performance.now() - wentIn);
+      this.latencyMs = this.latencyMs === undefined ? sample : this.latencyMs + (sample - this.latencyMs) / 16;
+    }
     this.emit('unit', { ...unit, timestamp: rtpNow() });
   }
 }
