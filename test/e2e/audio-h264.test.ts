@@ -103,6 +103,10 @@ describe('audio on the h264 stack', () => {
     expect(typeof audio.avOffsetMs).toBe('number');
     expect(Math.abs(audio.avOffsetMs!)).toBeLessThan(500);
     expect(device.stderr()).toMatch(/audio: first viewer, starting the test pattern's tone/);
+    // Lip-sync: the beep leaves with its picture, held back by the encoder's measured latency.
+    const held = device.stderr().match(/holding the sound back by [\d.]+ ms/g);
+    console.log(`pattern audio hold-back: ${held?.join('; ')}`);
+    expect(held).not.toBeNull();
   }, 60_000);
 
   it('one audio pipeline for three viewers, stopped after the last; --no-audio sends video only', async () => {

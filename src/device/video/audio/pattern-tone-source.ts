@@ -72,6 +72,8 @@ export class PatternToneSource extends EventEmitter<AudioSourceEvents> implement
   private timer: NodeJS.Timeout | undefined;
   private nextSlot = 0;
   private generation = 0;
+  private reportedHold = 0;
+  private reportedHoldAt = 0;
 
   constructor(
     private readonly ffmpegPath = 'ffmpeg',
@@ -114,8 +116,15 @@ export class PatternToneSource extends EventEmitter<AudioSourceEvents> implement
   }
 
   private holdBackMs(): number {
-    const ms = this.delayMs?.() ?? 0;
-    return Number.isFinite(ms) ? Math.min(500, Math.max(0, ms)) : 0;
+    const raw = this.delayMs?.() ?? 0;
+    const ms = Number.isFinite(raw) ? Math.min(500, Math.max(0, raw)) : 0;
+    const now = this.now();
+    if (ms > 0 && (this.reportedHoldAt === 0 || (Math.abs(ms - this.reportedHold) >= 5 && now - this.reportedHoldAt >= 10_000))) {
+      this.reportedHold = ms;
+      this.reportedHoldAt = now;
+      this.emit('status', { state: 'running', message: `holding the sound back by ${ms.toFixed(1)} ms, the pictures' encode latency (lip-sync)` });
+    }
+    return ms;
   }
 
   /** Sends every packet whose instant has come, then sleeps until the next one. */

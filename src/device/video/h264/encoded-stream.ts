@@ -44,6 +44,15 @@ export const KEYFRAME_MIN_INTERVAL_MS = 500;
 const ENCODER_SCRIPT = fileURLToPath(new URL('./x264-encoder.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
+/** Encode latency (EncodeOnceSource.encodeLatencyMs): pictures skipped after a start, and the median's window. */
+const LATENCY_SKIP = 30;
+const LATENCY_WINDOW = 31;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+}
+
 /** Bitrate for the one pattern encode: about 0.1 bit per pixel per frame, 300 kbit/s to 8 Mbit/s. */
 export function patternBitrateKbps(width: number, height: number, fps: number): number {
   return Math.round(Math.min(8000, Math.max(300, (width * height * fps * 0.1) / 1000)));
@@ -86,6 +95,8 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
   /** When each frame still inside the encoder went in (x264 zerolatency gives one picture per frame, in order). */
   private readonly inFlight: number[] = [];
   private latencyMs: number | undefined;
+  private readonly latencySamples: number[] = [];
+  private unitsSinceStart = 0;
 
   constructor(
     private readonly frames: FrameSource,
@@ -153,6 +164,8 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
     this.frameSourceRetrying = false;
     this.reader.reset();
     this.inFlight.length = 0;
+    this.latencySamples.length = 0;
+    this.unitsSinceStart = 0;
     this.stderrTail = '';
     this.emit('status', { state: 'starting', message: `starting ${this.description}` });
     const kbps = patternBitrateKbps(this.width, this.height, this.fps);
@@ -239,9 +252,12 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
     }
     if (unit.keyframe) this.lastKeyframeAt = performance.now();
     const wentIn = this.inFlight.shift();
-    if (wentIn !== undefined) {
-      const sample = Math.min(1000, performance.now() - wentIn);
-      this.latencyMs = this.latencyMs === undefined ? sample : this.latencyMs + (sample - this.latencyMs) / 16;
+    // The encoder's first pictures carry its start-up (a second or so): not counted. Then the
+    // median of the last LATENCY_WINDOW pictures, so one slow picture does not move it.
+    if (wentIn !== undefined && ++this.unitsSinceStart > LATENCY_SKIP) {
+      this.latencySamples.push(Math.min(1000, performance.now() - wentIn));
+      if (this.latencySamples.length > LATENCY_WINDOW) this.latencySamples.shift();
+      if (this.latencySamples.length >= 5) this.latencyMs = median(this.latencySamples);
     }
     this.emit('unit', { ...unit, timestamp: rtpNow() });
   }
