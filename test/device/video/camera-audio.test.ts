@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CameraSource } from '../../../src/device/video/h264/camera-source';
 import type { AudioPacket, AudioSourceStatus } from '../../../src/device/video/audio/audio-stream';
 import { createAudioSource } from '../../../src/device/video/audio/create-audio';
+import { CameraAudio } from '../../../src/device/video/audio/camera-audio';
 import { parseProbeOutput } from '../../../src/device/video/ffmpeg/probe';
 import { decodeAnnexB } from '../../helpers/h264-decode';
 
@@ -61,6 +62,33 @@ describe('parseProbeOutput with sound', () => {
   });
 });
 
+describe('CameraAudio hold-back', () => {
+  it('holds packets back by the host\'s latency, in order, and drops the held ones on stop', async () => {
+    const { stdout: ogg } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '1', '-ac', '1', '-c:a', 'libopus', '-frame_duration', '20', '-page_duration', '20000', '-f', 'ogg', 'pipe:1'], { encoding: 'buffer', timeout: 30_000 });
+    const host = { audioHoldBackMs: 40, wanted: [] as boolean[], async setAudioWanted(w: boolean) { this.wanted.push(w); } };
+    const audio = new CameraAudio('the audio of the file', host);
+    audio.setCodec('opus');
+    const sent: { at: number; ts: number }[] = [];
+    audio.on('packet', (p) => sent.push({ at: performance.now(), ts: p.timestamp }));
+    audio.start();
+    expect(host.wanted).toEqual([true]);
+    const push = audio.extraOutput()!.onRun();
+    const pushedAt = performance.now();
+    push(ogg.subarray(0, ogg.length >> 1));
+    expect(sent).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(sent.length).toBeGreaterThan(5);
+    expect(sent[0]!.at - pushedAt).toBeGreaterThanOrEqual(39);
+    for (let i = 1; i < sent.length; i++) expect(((sent[i]!.ts - sent[i - 1]!.ts) >>> 0)).toBe(960);
+    const count = sent.length;
+    push(ogg.subarray(ogg.length >> 1));
+    await audio.stop();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(sent).toHaveLength(count);
+    expect(host.wanted).toEqual([true, false]);
+  });
+});
+
 describe('CameraSource: picture and sound from one ffmpeg', () => {
   let dir: string;
   beforeAll(async () => {
@@ -89,6 +117,7 @@ describe('CameraSource: picture and sound from one ffmpeg', () => {
       audio.start();
       await waitFor('pictures and sound', () => units.length >= 30 && packets.length >= 50);
       expect(camera.currentPlan?.mode).toBe('passthrough');
+      expect(camera.audioHoldBackMs).toBe(0);
       const ffmpegs = ffmpegChildren();
       expect(ffmpegs, ffmpegs.join('\n')).toHaveLength(1);
       expect(ffmpegs[0]).toMatch(/-c:v copy .* -c:a libopus .*pipe:3/);
@@ -151,6 +180,13 @@ describe('CameraSource: picture and sound from one ffmpeg', () => {
       await waitFor('a forced keyframe', () => keyframes > before);
       expect(count - asked).toBeLessThan(15);
       expect(ffmpegChildren()).toHaveLength(1);
+      // Transcoded: the sound waits for the pictures' encode (measured after 30 pictures).
+      await waitFor('more pictures', () => count >= 45);
+      console.log(`transcoded camera: sound held back by ${camera.audioHoldBackMs.toFixed(1)} ms`);
+      expect(camera.audioHoldBackMs).toBeGreaterThan(0);
+      const heard = packets.length;
+      await waitFor('sound still flowing', () => packets.length >= heard + 10);
+      for (let i = 1; i < packets.length; i++) expect(packets[i]!.timestamp).not.toBe(packets[i - 1]!.timestamp);
       await audio.stop();
       await camera.stop();
       await waitFor('no ffmpeg', () => ffmpegChildren().length === 0, 5000);

@@ -11,7 +11,7 @@
  * retries, backoff and failures are the video source's; they are passed on here.
  */
 import { EventEmitter } from 'node:events';
-import type { AudioSource, AudioSourceEvents, AudioSourceStatus } from './audio-stream';
+import type { AudioPacket, AudioSource, AudioSourceEvents, AudioSourceStatus } from './audio-stream';
 import { AudioClock, audioHow, audioOutputArgs } from './ffmpeg-audio-source';
 import { OggOpusReader } from './ogg-opus';
 
@@ -19,6 +19,11 @@ import { OggOpusReader } from './ogg-opus';
 export interface CameraAudioHost {
   /** The sound is wanted (true) or not (false): the host starts or stops its process as needed. */
   setAudioWanted(wanted: boolean): Promise<void>;
+  /**
+   * How much later than the sound the pictures leave (a transcoded camera's encode latency, ms;
+   * 0 when passed through): packets are held back by it, so both leave together (lip-sync).
+   */
+  readonly audioHoldBackMs: number;
 }
 
 export class CameraAudio extends EventEmitter<AudioSourceEvents> implements AudioSource {
@@ -28,6 +33,9 @@ export class CameraAudio extends EventEmitter<AudioSourceEvents> implements Audi
   private readonly clock = new AudioClock();
   private running = false;
   private lastState: AudioSourceStatus['state'] = 'stopped';
+  /** Held-back packets leave in order: never before the one before them. */
+  private lastSendAt = 0;
+  private readonly held = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly description: string,
@@ -61,6 +69,8 @@ export class CameraAudio extends EventEmitter<AudioSourceEvents> implements Audi
     if (!this.wanted) return;
     this.wanted = false;
     this.running = false;
+    for (const timer of this.held) clearTimeout(timer);
+    this.held.clear();
     await this.host.setAudioWanted(false);
     this.status({ state: 'stopped', message: 'no viewers' });
   }
@@ -98,7 +108,7 @@ export class CameraAudio extends EventEmitter<AudioSourceEvents> implements Audi
         this.status({ state: 'running', message: `running (${audioHow(this.codec)}) from the video's ffmpeg` });
       }
       const timestamp = this.clock.stamp(packet.samples);
-      if (timestamp !== undefined) this.emit('packet', { data: packet.data, samples: packet.samples, timestamp });
+      if (timestamp !== undefined) this.send({ data: packet.data, samples: packet.samples, timestamp });
     });
     let broken = false;
     return (chunk) => {
@@ -111,6 +121,23 @@ export class CameraAudio extends EventEmitter<AudioSourceEvents> implements Audi
         if (this.wanted) this.status({ state: 'failed', message: `the audio from ffmpeg is broken: ${(err as Error).message}` });
       }
     };
+  }
+
+  private send(packet: AudioPacket): void {
+    const raw = this.host.audioHoldBackMs;
+    const hold = Number.isFinite(raw) ? Math.min(500, Math.max(0, raw)) : 0;
+    const now = performance.now();
+    const at = Math.max(now + hold, this.lastSendAt);
+    this.lastSendAt = at;
+    if (at - now < 1) {
+      this.emit('packet', packet);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.held.delete(timer);
+      if (this.wanted) this.emit('packet', packet);
+    }, at - now);
+    this.held.add(timer);
   }
 
   private status(status: AudioSourceStatus): void {

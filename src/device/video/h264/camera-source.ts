@@ -75,6 +75,11 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
     if (!this.videoWanted && this.processOn) await this.stopProcess();
   }
 
+  /** A transcoded camera's pictures leave after their encode: its sound is held back by that (lip-sync). */
+  get audioHoldBackMs(): number {
+    return this.inner instanceof EncodeOnceSource ? this.inner.encodeLatencyMs : 0;
+  }
+
   private get audioKeepsRunning(): boolean {
     return this.audio !== undefined && this.audio.isWanted && this.audio.sourceCodec !== null;
   }
