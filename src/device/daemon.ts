@@ -474,7 +474,8 @@ export function forbidden(action: string): RpcResponse {
 function createMedia(video: DeviceVideoOptions, log: Logger): VideoMedia {
   if ((video.stack ?? 'h264') === 'h264') {
     const main = new SharedEncodedStream(createEncodedSource(video, log), log);
-    return new NdcMedia(main, log, createStreamSet(video, main, log), createAudioStream(video, log));
+    // The video's source goes with the audio: one ffmpeg reads a camera's picture and sound.
+    return new NdcMedia(main, log, createStreamSet(video, main, log), createAudioStream(video, log, main.source));
   }
   return new WrtcMedia(new SharedCapture(createSource(video, log), log), { width: video.width, height: video.height });
 }

@@ -5,7 +5,7 @@
  * the codec, the level and the A/V offset measured from the pattern's beep against its pixels.
  * Loopback only: every device with `--ice-address 127.0.0.1`, every viewer with 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,6 +103,10 @@ describe('audio on the h264 stack', () => {
     expect(typeof audio.avOffsetMs).toBe('number');
     expect(Math.abs(audio.avOffsetMs!)).toBeLessThan(500);
     expect(device.stderr()).toMatch(/audio: first viewer, starting the test pattern's tone/);
+    // Lip-sync: the beep leaves with its picture, held back by the encoder's measured latency.
+    const held = device.stderr().match(/holding the sound back by [\d.]+ ms/g);
+    console.log(`pattern audio hold-back: ${held?.join('; ')}`);
+    expect(held).not.toBeNull();
   }, 60_000);
 
   it('one audio pipeline for three viewers, stopped after the last; --no-audio sends video only', async () => {
@@ -157,10 +161,14 @@ describe('audio on the h264 stack', () => {
     const home = await tempDir('lancam-home-');
     await cliPair(aac, home);
     const watching = cli(home, ['watch', '--address', at(aac), '--seconds', '6'], 40_000);
-    // While it plays: one ffmpeg copies the video, one transcodes the AAC.
+    // While it plays: one ffmpeg copies the video and transcodes the AAC (Opus on fd 3), over one
+    // RTSP session (one TCP connection to the server: RTSP over TCP carries the media interleaved).
     const ffmpegs = () => children(aac.process.pid!).filter((c) => c.includes('ffmpeg'));
-    await expect.poll(() => ffmpegs().some((c) => c.includes('-c:v copy')) && ffmpegs().some((c) => c.includes('-c:a libopus')), { timeout: 20_000, interval: 200 }).toBe(true);
-    expect(ffmpegs().filter((c) => c.includes('-c:a libopus'))).toHaveLength(1);
+    await expect.poll(() => ffmpegs().some((c) => c.includes('-c:v copy') && c.includes('-c:a libopus') && c.includes('pipe:3')), { timeout: 20_000, interval: 200 }).toBe(true);
+    expect(ffmpegs(), ffmpegs().join('\n')).toHaveLength(1);
+    const port = new URL(base).port;
+    const sessions = () => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    await expect.poll(() => sessions().length, { timeout: 10_000, interval: 200 }).toBe(1);
     const watched = await watching;
     expect(watched.code, watched.stdout + watched.stderr + aac.stderr()).toBe(0);
     const stats = watched.json<WatchJson>();
@@ -176,7 +184,8 @@ describe('audio on the h264 stack', () => {
     const opus = await startVideoDevice({ source: `${base}/cam-opus`, args: H264 });
     await cliPair(opus, home);
     const hearing = cli(home, ['watch', '--address', at(opus), '--seconds', '6'], 40_000);
-    await expect.poll(() => children(opus.process.pid!).some((c) => c.includes('ffmpeg') && c.includes('-c:a copy')), { timeout: 20_000, interval: 200 }).toBe(true);
+    await expect.poll(() => children(opus.process.pid!).some((c) => c.includes('ffmpeg') && c.includes('-c:v copy') && c.includes('-c:a copy')), { timeout: 20_000, interval: 200 }).toBe(true);
+    expect(children(opus.process.pid!).filter((c) => c.includes('ffmpeg'))).toHaveLength(1);
     const heard = await hearing;
     expect(heard.code, heard.stdout + heard.stderr + opus.stderr()).toBe(0);
     const opusStats = heard.json<WatchJson>();

@@ -81,6 +81,12 @@ export interface FfmpegSourceOptions {
   watchdog?: { firstFrameMs?: number; stallMs?: number };
   /** V4L2: the pixel format to ask the camera for (e.g. `h264`), and whether to leave its size and rate alone. */
   v4l2?: { inputFormat?: string | undefined; ownSize?: boolean | undefined };
+  /**
+   * A second output of the same ffmpeg on pipe fd 3 (the camera's sound next to its pictures, so
+   * the camera is opened once): `args` are appended to the command line and must end in `pipe:3`;
+   * `onRun` is called for every ffmpeg started and returns what takes that run's fd 3 bytes.
+   */
+  extraOutput?: { args: string[]; onRun(): (chunk: Buffer) => void } | undefined;
 }
 
 export const FFMPEG_NOT_FOUND =
@@ -197,6 +203,7 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
   private readonly assembler: FrameAssembler;
   private readonly splitter: AccessUnitSplitter | undefined;
   private readonly v4l2: FfmpegSourceOptions['v4l2'];
+  private readonly extraOutput: FfmpegSourceOptions['extraOutput'];
 
   /** Between start() and stop() or a final failure. */
   private active = false;
@@ -223,6 +230,7 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
     this.stallMs = options.watchdog?.stallMs ?? Math.max(10_000, 5_000 / this.fps);
     this.redact = redactor(options.input);
     this.v4l2 = options.v4l2;
+    this.extraOutput = options.extraOutput;
     const shown = this.redact(options.input);
     const what = this.kind === 'file' ? `file ${shown}${this.loop ? ' (looped)' : ''}` : `${this.kind} ${shown}`;
     this.description = options.output === 'h264' ? `${what} -> H.264 passed through` : `${what} -> ${this.width}x${this.height}@${this.fps}`;
@@ -291,9 +299,10 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
       ...(this.v4l2?.inputFormat ? { v4l2InputFormat: this.v4l2.inputFormat } : {}),
       ...(this.v4l2?.ownSize ? { v4l2OwnSize: true } : {}),
     });
+    const extra = this.extraOutput;
     let child: ChildProcess;
     try {
-      child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = extra ? spawn(this.ffmpegPath, [...args, ...extra.args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] }) : spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       this.fail(spawnErrorMessage(this.ffmpegPath, err));
       return;
@@ -315,6 +324,15 @@ class FfmpegSource extends EventEmitter<VideoSourceEvents> implements VideoSourc
       if (this.run === run && this.active) (this.splitter ?? this.assembler).push(chunk);
     });
     child.stderr!.setEncoding('utf8').on('data', (text: string) => run.tail.push(text));
+    if (extra) {
+      // Always read, wanted or not: a full pipe would stall ffmpeg, and so the pictures.
+      const onExtra = extra.onRun();
+      const fd3 = child.stdio[3] as NodeJS.ReadableStream | null | undefined;
+      fd3?.on('data', (chunk: Buffer) => {
+        if (this.run === run && this.active) onExtra(chunk);
+      });
+      fd3?.on('error', () => undefined);
+    }
 
     let exitFallback: NodeJS.Timeout | undefined;
     const closed = () => {

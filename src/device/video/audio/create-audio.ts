@@ -11,6 +11,8 @@ import { classifyInput } from '../ffmpeg/args';
 import { SharedAudioStream, type AudioSource } from './audio-stream';
 import { FfmpegAudioSource, parseAudioDevice } from './ffmpeg-audio-source';
 import { PatternToneSource } from './pattern-tone-source';
+import { CameraSource } from '../h264/camera-source';
+import { EncodeOnceSource, type EncodedSource } from '../h264/encoded-stream';
 
 export interface AudioChoice {
   /** The video source ('pattern', a file, rtsp://…, /dev/videoN). */
@@ -20,16 +22,25 @@ export interface AudioChoice {
   ffmpegPath?: string | undefined;
 }
 
-export function createAudioSource(choice: AudioChoice): AudioSource | undefined {
+/**
+ * `video`, the video's own source, when given: a camera or file's sound is then read by the same
+ * ffmpeg as its pictures (one process, one RTSP session; audio/camera-audio.ts), and the pattern's
+ * beep is held back by the encoder's latency (lip-sync, docs/video.md "Audio").
+ */
+export function createAudioSource(choice: AudioChoice, video?: EncodedSource): AudioSource | undefined {
   const ffmpegPath = choice.ffmpegPath;
   if (choice.audio === false) return undefined;
   if (typeof choice.audio === 'string') return new FfmpegAudioSource({ input: parseAudioDevice(choice.audio), ffmpegPath });
-  if (choice.source === 'pattern') return new PatternToneSource(ffmpegPath);
+  if (choice.source === 'pattern') {
+    const encoder = video instanceof EncodeOnceSource ? video : undefined;
+    return new PatternToneSource(ffmpegPath, undefined, encoder ? () => encoder.encodeLatencyMs : undefined);
+  }
   if (classifyInput(choice.source) === 'v4l2') return undefined;
+  if (video instanceof CameraSource) return video.audioSource();
   return new FfmpegAudioSource({ input: { kind: 'source', input: choice.source }, ffmpegPath });
 }
 
-export function createAudioStream(choice: AudioChoice, log: Logger): SharedAudioStream | undefined {
-  const source = createAudioSource(choice);
+export function createAudioStream(choice: AudioChoice, log: Logger, video?: EncodedSource): SharedAudioStream | undefined {
+  const source = createAudioSource(choice, video);
   return source ? new SharedAudioStream(source, log) : undefined;
 }

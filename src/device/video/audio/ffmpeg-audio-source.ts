@@ -38,7 +38,7 @@ const REANCHOR_MS = 200;
 /** Restart (live) when no packet came for this long. */
 const STALL_MS = 10_000;
 
-function describeInput(input: AudioInput): string {
+export function describeInput(input: AudioInput): string {
   if (input.kind === 'alsa') return `ALSA device ${input.device}`;
   if (input.kind === 'pulse') return `PulseAudio source ${input.device}`;
   const kind = classifyInput(input.input);
@@ -81,9 +81,44 @@ export function audioCodecFromProbe(stderr: string): string | null {
 }
 
 /** Output options: copy Opus, transcode everything else once. */
-export function audioOutputArgs(codec: string | null): string[] {
+export function audioOutputArgs(codec: string | null, target = 'pipe:1'): string[] {
   const encode = codec === 'opus' ? ['-c:a', 'copy'] : ['-c:a', 'libopus', '-ar', '48000', '-ac', '1', '-b:a', '32k', '-application', 'lowdelay', '-frame_duration', '20'];
-  return ['-map', '0:a:0', '-vn', '-sn', '-dn', ...encode, '-f', 'ogg', '-page_duration', '20000', '-flush_packets', '1', 'pipe:1'];
+  return ['-map', '0:a:0', '-vn', '-sn', '-dn', ...encode, '-f', 'ogg', '-page_duration', '20000', '-flush_packets', '1', target];
+}
+
+/**
+ * RTP timestamps (48 kHz) for packets as they arrive: anchored to the monotonic clock, advanced by
+ * each packet's duration, re-anchored after REANCHOR_MS of drift; a packet more than that ahead of
+ * the clock is dropped (undefined), so viewers never get more than real-time sound.
+ */
+export class AudioClock {
+  private anchor: { clockSamples: number; ts: number } | undefined;
+  /** Packets dropped because the source ran ahead of real time. */
+  dropped = 0;
+
+  reset(): void {
+    this.anchor = undefined;
+  }
+
+  stamp(samples: number): number | undefined {
+    const clock = performance.now() * 48;
+    if (this.anchor && this.anchor.clockSamples - clock > REANCHOR_MS * 48) {
+      this.dropped++;
+      return undefined;
+    }
+    if (!this.anchor || clock - this.anchor.clockSamples > REANCHOR_MS * 48) {
+      this.anchor = { clockSamples: clock, ts: Math.round(clock) >>> 0 };
+    }
+    const ts = this.anchor.ts;
+    this.anchor.ts = (this.anchor.ts + samples) >>> 0;
+    this.anchor.clockSamples += samples;
+    return ts;
+  }
+}
+
+/** How a source's sound is sent, for logs: "Opus passed through", "aac transcoded once to Opus". */
+export function audioHow(codec: string | null | undefined): string {
+  return codec === 'opus' ? 'Opus passed through' : `${codec === 'pcm' ? 'PCM' : codec} transcoded once to Opus`;
 }
 
 export interface FfmpegAudioOptions {
@@ -102,10 +137,13 @@ export class FfmpegAudioSource extends EventEmitter<AudioSourceEvents> implement
   private backoffMs = 1000;
   private runningSince = 0;
   private codec: string | null | undefined;
-  private anchor: { clockSamples: number; ts: number } | undefined;
+  private readonly clock = new AudioClock();
   private readonly live: boolean;
+
   /** Packets dropped because the source ran ahead of real time. */
-  dropped = 0;
+  get dropped(): number {
+    return this.clock.dropped;
+  }
 
   constructor(private readonly options: FfmpegAudioOptions) {
     super();
@@ -188,7 +226,7 @@ export class FfmpegAudioSource extends EventEmitter<AudioSourceEvents> implement
     const args = [...audioInputArgs(this.options.input), '-loglevel', 'error', ...audioOutputArgs(this.codec ?? null)];
     const child = spawn(this.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    this.anchor = undefined;
+    this.clock.reset();
     let stderr = '';
     let first = true;
     const reader = new OggOpusReader((packet) => {
@@ -196,8 +234,7 @@ export class FfmpegAudioSource extends EventEmitter<AudioSourceEvents> implement
       if (first) {
         first = false;
         this.runningSince = performance.now();
-        const how = this.codec === 'opus' ? 'Opus passed through' : `${this.codec === 'pcm' ? 'PCM' : this.codec} transcoded once to Opus`;
-        this.emit('status', { state: 'running', message: `running (${how})` });
+        this.emit('status', { state: 'running', message: `running (${audioHow(this.codec)})` });
       }
       this.armWatchdog(child);
       const timestamp = this.stamp(packet.samples);
@@ -239,24 +276,9 @@ export class FfmpegAudioSource extends EventEmitter<AudioSourceEvents> implement
     }, STALL_MS);
   }
 
-  /**
-   * RTP timestamp for a packet of `samples` arriving now, or undefined to drop it: a source that
-   * runs ahead of real time (a capture device that does not block, a burst) is held to it, so
-   * viewers are never sent more than real-time sound.
-   */
+  /** RTP timestamp for a packet of `samples` arriving now, or undefined to drop it (AudioClock). */
   private stamp(samples: number): number | undefined {
-    const clock = performance.now() * 48;
-    if (this.anchor && this.anchor.clockSamples - clock > REANCHOR_MS * 48) {
-      this.dropped++;
-      return undefined;
-    }
-    if (!this.anchor || clock - this.anchor.clockSamples > REANCHOR_MS * 48) {
-      this.anchor = { clockSamples: clock, ts: Math.round(clock) >>> 0 };
-    }
-    const ts = this.anchor.ts;
-    this.anchor.ts = (this.anchor.ts + samples) >>> 0;
-    this.anchor.clockSamples += samples;
-    return ts;
+    return this.clock.stamp(samples);
   }
 
   private ended(reason: string): void {

@@ -72,10 +72,18 @@ export class PatternToneSource extends EventEmitter<AudioSourceEvents> implement
   private timer: NodeJS.Timeout | undefined;
   private nextSlot = 0;
   private generation = 0;
+  private reportedHold = 0;
+  private reportedHoldAt = 0;
 
   constructor(
     private readonly ffmpegPath = 'ffmpeg',
     private readonly now: () => number = Date.now,
+    /**
+     * How long the pattern's pictures take to leave (the encoder's latency, ms): each packet is held
+     * back by it, so sound and picture of one instant leave the device together (a browser syncs
+     * by the send time its RTCP sender reports give; docs/video.md "Audio"). Timestamps unchanged.
+     */
+    private readonly delayMs?: () => number,
   ) {
     super();
   }
@@ -107,11 +115,24 @@ export class PatternToneSource extends EventEmitter<AudioSourceEvents> implement
     this.emit('status', { state: 'stopped', message: 'no viewers' });
   }
 
+  private holdBackMs(): number {
+    const raw = this.delayMs?.() ?? 0;
+    const ms = Number.isFinite(raw) ? Math.min(500, Math.max(0, raw)) : 0;
+    const now = this.now();
+    if (ms > 0 && (this.reportedHoldAt === 0 || (Math.abs(ms - this.reportedHold) >= 5 && now - this.reportedHoldAt >= 10_000))) {
+      this.reportedHold = ms;
+      this.reportedHoldAt = now;
+      this.emit('status', { state: 'running', message: `holding the sound back by ${ms.toFixed(1)} ms, the pictures' encode latency (lip-sync)` });
+    }
+    return ms;
+  }
+
   /** Sends every packet whose instant has come, then sleeps until the next one. */
   private tick(loop: EncodedLoop): void {
     const generation = this.generation;
-    // A packet leaves at the instant of its first sample: its slot's start less the pre-skip.
-    const lead = loop.preSkip / 48;
+    // A packet leaves at the instant of its first sample (its slot's start less the pre-skip),
+    // plus the picture's encode latency.
+    const lead = loop.preSkip / 48 - this.holdBackMs();
     const current = Math.floor((this.now() + lead) / PACKET_MS);
     if (current - this.nextSlot > MAX_CATCH_UP) this.nextSlot = current;
     for (; this.nextSlot <= current; this.nextSlot++) {

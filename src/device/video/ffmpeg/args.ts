@@ -71,7 +71,8 @@ export function buildPassthroughArgs(o: FfmpegArgsOptions): string[] {
  */
 export function buildProbeArgs(o: FfmpegArgsOptions): string[] {
   const input = inputArgs(o).filter((a, i, all) => a !== '-nostdin' && a !== '-re' && a !== '-stream_loop' && all[i - 1] !== '-stream_loop');
-  return [...input, '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,profile,width,height,avg_frame_rate,r_frame_rate', '-of', 'json'];
+  // Every stream (not only v:0): the first audio stream's codec decides how the sound is sent.
+  return [...input, '-show_entries', 'stream=codec_type,codec_name,profile,width,height,avg_frame_rate,r_frame_rate', '-of', 'json'];
 }
 
 function inputArgs(o: FfmpegArgsOptions): string[] {

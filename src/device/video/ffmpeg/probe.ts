@@ -14,6 +14,8 @@ export interface ProbedVideo {
   height: number;
   /** Frames per second, when the stream says (undefined for 0/0 or a missing rate). */
   fps: number | undefined;
+  /** The first audio stream's codec (opus, aac, pcm_alaw …), when the source has one. */
+  audio?: string;
 }
 
 export type ProbeResult = { ok: true; video: ProbedVideo } | { ok: false; message: string; missing?: boolean };
@@ -46,14 +48,17 @@ export function parseProbeOutput(json: string): ProbedVideo | string {
   } catch {
     return 'ffprobe did not write JSON';
   }
-  const stream = (parsed as { streams?: unknown[] } | null)?.streams?.[0] as Record<string, unknown> | undefined;
+  const streams = ((parsed as { streams?: unknown[] } | null)?.streams ?? []) as Record<string, unknown>[];
+  // A stream without codec_type is taken as video (older callers asked for v:0 only).
+  const stream = streams.find((st) => st && typeof st === 'object' && (st.codec_type === undefined || st.codec_type === 'video'));
+  const audio = streams.find((st) => st && typeof st === 'object' && st.codec_type === 'audio')?.codec_name;
   if (!stream) return 'no video stream';
   const { codec_name: codec, width, height } = stream;
   if (typeof codec !== 'string' || !Number.isInteger(width) || !Number.isInteger(height) || (width as number) <= 0 || (height as number) <= 0) {
     return 'the video stream has no codec or size';
   }
   const fps = parseRate(stream.avg_frame_rate) ?? parseRate(stream.r_frame_rate);
-  return { codec, width: width as number, height: height as number, fps };
+  return { codec, width: width as number, height: height as number, fps, ...(typeof audio === 'string' ? { audio: audio.toLowerCase() } : {}) };
 }
 
 export function probeVideo(ffprobePath: string, input: FfmpegArgsOptions, redact: (text: string) => string): Promise<ProbeResult> {

@@ -13,6 +13,9 @@ import { checkFfmpegCached, classifyInput, createFfmpegSource, majorVersion, red
 import { ffprobeFor, probeVideo, type ProbedVideo } from '../ffmpeg/probe';
 import { planVideo, type VideoCaps, type VideoPlan } from '../video-plan';
 import { EncodeOnceSource, PassthroughSource, PatternH264Source, type EncodedSource, type EncodedSourceEvents } from './encoded-stream';
+import { CameraAudio, type CameraAudioHost } from '../audio/camera-audio';
+import { describeInput } from '../audio/ffmpeg-audio-source';
+import type { SourceStatus } from '../shared-source';
 
 export interface CameraSourceOptions {
   input: string;
@@ -21,7 +24,7 @@ export interface CameraSourceOptions {
   log: Logger;
 }
 
-export class CameraSource extends EventEmitter<EncodedSourceEvents> implements EncodedSource {
+export class CameraSource extends EventEmitter<EncodedSourceEvents> implements EncodedSource, CameraAudioHost {
   readonly kind: InputKind;
   private readonly redact: (text: string) => string;
   private readonly ffmpegPath: string;
@@ -35,12 +38,50 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
   private stale = false;
   /** V4L2: 'h264' when the camera gave H.264 when asked for it. */
   private v4l2Format: string | undefined;
+  /** The sound read by the same ffmpeg (audioSource()); the process runs while video or sound is wanted. */
+  private audio: CameraAudio | undefined;
+  private videoWanted = false;
+  /** Between startProcess() and stopProcess() (or a failure). */
+  private processOn = false;
+  private lastStatus: SourceStatus | undefined;
 
   constructor(private readonly options: CameraSourceOptions) {
     super();
     this.kind = classifyInput(options.input);
     this.redact = redactor(options.input);
     this.ffmpegPath = options.ffmpegPath ?? 'ffmpeg';
+    this.on('status', (status) => {
+      this.lastStatus = status;
+      if (status.state === 'failed') this.processOn = false;
+      this.audio?.onVideoStatus(status);
+    });
+  }
+
+  /**
+   * The camera's sound from this source's own ffmpeg (a second output on fd 3): one process, one
+   * RTSP session for picture and sound. Files, RTSP and URLs only (a V4L2 camera has no sound).
+   */
+  audioSource(): CameraAudio {
+    this.audio ??= new CameraAudio(describeInput({ kind: 'source', input: this.options.input }), this);
+    return this.audio;
+  }
+
+  /** The audio half wants the process (or no longer): it runs while either half is wanted. */
+  async setAudioWanted(wanted: boolean): Promise<void> {
+    if (wanted) {
+      if (!this.processOn) this.startProcess();
+      return;
+    }
+    if (!this.videoWanted && this.processOn) await this.stopProcess();
+  }
+
+  /** A transcoded camera's pictures leave after their encode: its sound is held back by that (lip-sync). */
+  get audioHoldBackMs(): number {
+    return this.inner instanceof EncodeOnceSource ? this.inner.encodeLatencyMs : 0;
+  }
+
+  private get audioKeepsRunning(): boolean {
+    return this.audio !== undefined && this.audio.isWanted && this.audio.sourceCodec !== null;
   }
 
   get description(): string {
@@ -57,6 +98,29 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
   }
 
   start(): void {
+    this.videoWanted = true;
+    if (this.processOn) {
+      // Running for the sound already: tell the viewers where it is.
+      if (this.lastStatus && this.lastStatus.state !== 'stopped') this.emit('status', { ...this.lastStatus });
+      return;
+    }
+    this.startProcess();
+  }
+
+  async stop(): Promise<void> {
+    this.videoWanted = false;
+    if (this.processOn && this.audioKeepsRunning) {
+      // The sound still has listeners (a viewer on the sub stream): the process goes on.
+      const running = this.lastStatus;
+      this.emit('status', { state: 'stopped', message: 'no video viewers (still reading the sound)' });
+      this.lastStatus = running;
+      return;
+    }
+    await this.stopProcess();
+  }
+
+  private startProcess(): void {
+    this.processOn = true;
     const generation = ++this.generation;
     if (this.inner && !this.stale) {
       this.inner.start();
@@ -70,7 +134,8 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
     void this.probeAndStart(generation);
   }
 
-  async stop(): Promise<void> {
+  private async stopProcess(): Promise<void> {
+    this.processOn = false;
     this.generation++;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -96,6 +161,13 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
     if (generation !== this.generation) return;
     if (video === 'failed') return;
     this.probed = video ?? undefined;
+    // Without ffprobe the sound is not known: video only.
+    this.audio?.setCodec(video?.audio ?? null);
+    if (!this.videoWanted && !this.audioKeepsRunning) {
+      // Started for the sound alone, and there is none.
+      void this.stopProcess();
+      return;
+    }
     const plan = planVideo(video ?? undefined, this.options.caps);
     this.plan = plan;
     const what = video ? `${video.codec} ${video.width}x${video.height}${video.fps ? `@${Math.round(video.fps * 100) / 100}` : ''}` : 'unknown';
@@ -151,12 +223,14 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
   private makeInner(plan: VideoPlan, video: ProbedVideo | undefined): EncodedSource {
     const { input, caps, log } = this.options;
     const ffmpegPath = this.options.ffmpegPath ? { ffmpegPath: this.options.ffmpegPath } : {};
+    const extra = this.audio?.extraOutput();
+    const extraOutput = extra ? { extraOutput: extra } : {};
     const ownSize = !(caps.maxWidth && caps.maxHeight);
     if (plan.mode === 'passthrough') {
       const size = video ? { width: even(video.width), height: even(video.height) } : { width: 1280, height: 720 };
-      return new PassthroughSource({ input, ...clampSize(size), fps: Math.min(60, Math.max(1, Math.round(video?.fps ?? 30))), ...ffmpegPath, log, ...(this.kind === 'v4l2' ? { v4l2: { inputFormat: this.v4l2Format, ownSize } } : {}) });
+      return new PassthroughSource({ input, ...clampSize(size), fps: Math.min(60, Math.max(1, Math.round(video?.fps ?? 30))), ...ffmpegPath, ...extraOutput, log, ...(this.kind === 'v4l2' ? { v4l2: { inputFormat: this.v4l2Format, ownSize } } : {}) });
     }
-    const frames = createFfmpegSource({ input, width: plan.width, height: plan.height, fps: plan.fps, ...ffmpegPath, log, ...(this.kind === 'v4l2' ? { v4l2: { ownSize } } : {}) });
+    const frames = createFfmpegSource({ input, width: plan.width, height: plan.height, fps: plan.fps, ...ffmpegPath, ...extraOutput, log, ...(this.kind === 'v4l2' ? { v4l2: { ownSize } } : {}) });
     const from = video ? `${video.codec} ${video.width}x${video.height}` : 'unknown';
     return new EncodeOnceSource(frames, { width: plan.width, height: plan.height, fps: plan.fps, description: `${frames.description.replace(/ -> .*$/, '')} (${from}) -> H.264 ${plan.width}x${plan.height}@${plan.fps}, transcoded once` });
   }

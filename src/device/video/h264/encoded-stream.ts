@@ -44,6 +44,15 @@ export const KEYFRAME_MIN_INTERVAL_MS = 500;
 const ENCODER_SCRIPT = fileURLToPath(new URL('./x264-encoder.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
+/** Encode latency (EncodeOnceSource.encodeLatencyMs): pictures skipped after a start, and the median's window. */
+const LATENCY_SKIP = 30;
+const LATENCY_WINDOW = 31;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+}
+
 /** Bitrate for the one pattern encode: about 0.1 bit per pixel per frame, 300 kbit/s to 8 Mbit/s. */
 export function patternBitrateKbps(width: number, height: number, fps: number): number {
   return Math.round(Math.min(8000, Math.max(300, (width * height * fps * 0.1) / 1000)));
@@ -83,6 +92,11 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
   private exited: Promise<void> | undefined;
   private backpressured = 0;
   private frameSourceRetrying = false;
+  /** When each frame still inside the encoder went in (x264 zerolatency gives one picture per frame, in order). */
+  private readonly inFlight: number[] = [];
+  private latencyMs: number | undefined;
+  private readonly latencySamples: number[] = [];
+  private unitsSinceStart = 0;
 
   constructor(
     private readonly frames: FrameSource,
@@ -105,6 +119,9 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
       }
       // Copied: both frame sources reuse their buffers, and a pipe write may complete later.
       stdin.write(Buffer.from(frame.data));
+      // Bounded: an encoder that does not give one picture per frame only loses the measurement.
+      if (this.inFlight.length >= 2 * this.fps + 8) this.inFlight.length = 0;
+      this.inFlight.push(performance.now());
     });
     frames.on('status', (status) => {
       // The pattern's and ffmpeg's 'starting'/'running'/'stopped' are this source's to say
@@ -128,6 +145,14 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
     return this.backpressured;
   }
 
+  /**
+   * How long a frame takes from the encoder's input to its picture coming out, smoothed (ms), once
+   * measured; 0 before. The pattern's sound is held back by it so that both leave together (lip-sync).
+   */
+  get encodeLatencyMs(): number {
+    return this.latencyMs ?? 0;
+  }
+
   /** The encoder element in use (x264enc, v4l2h264enc, vah264enc …), once the encoder has said. */
   get encoderName(): string | undefined {
     return this.chosen;
@@ -138,6 +163,9 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
     this.running = false;
     this.frameSourceRetrying = false;
     this.reader.reset();
+    this.inFlight.length = 0;
+    this.latencySamples.length = 0;
+    this.unitsSinceStart = 0;
     this.stderrTail = '';
     this.emit('status', { state: 'starting', message: `starting ${this.description}` });
     const kbps = patternBitrateKbps(this.width, this.height, this.fps);
@@ -223,6 +251,14 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
       this.emit('status', { state: 'running', message: `running ${this.description}${this.chosen ? ` (${this.chosen})` : ''}` });
     }
     if (unit.keyframe) this.lastKeyframeAt = performance.now();
+    const wentIn = this.inFlight.shift();
+    // The encoder's first pictures carry its start-up (a second or so): not counted. Then the
+    // median of the last LATENCY_WINDOW pictures, so one slow picture does not move it.
+    if (wentIn !== undefined && ++this.unitsSinceStart > LATENCY_SKIP) {
+      this.latencySamples.push(Math.min(1000, performance.now() - wentIn));
+      if (this.latencySamples.length > LATENCY_WINDOW) this.latencySamples.shift();
+      if (this.latencySamples.length >= 5) this.latencyMs = median(this.latencySamples);
+    }
     this.emit('unit', { ...unit, timestamp: rtpNow() });
   }
 }
