@@ -60,6 +60,8 @@ export interface ChromiumAvOffset {
   framesDecoded: number | null;
   /** The received audio codec (inbound-rtp audio's codec mime type). */
   audioCodec: string | null;
+  /** Mean jitterBufferDelay per emitted sample/frame over the window (inbound-rtp), ms. */
+  jitterBufferMs: { audio: number | null; video: number | null };
 }
 
 export interface ChromiumBenchPage {

@@ -46,7 +46,7 @@ const FIRST_FRAME_TIMEOUT_MS = 10_000;
 const WATCH_SETTLE_MS = 1000;
 const WATCH_WINDOW_MS = QUICK ? 3000 : 6000;
 const MAX_FAILED = 6;
-const AV_SETTLE_MS = 1500;
+const AV_SETTLE_MS = QUICK ? 1500 : 4000;
 const AV_WINDOW_MS = QUICK ? 5000 : 12_000;
 const CLI_WATCH_SECONDS = QUICK ? 5 : 12;
 const VIEWER_LIMITS = ['--max-viewers', '20', '--max-viewers-per-user', '20'];
@@ -209,8 +209,8 @@ interface JanusFirstFrame {
 }
 
 /** `lancam watch --json` (the CLI viewer, inside the namespace) for `seconds`: its parsed result. */
-async function cliWatch(wrap: string[], home: string, port: number, seconds: number): Promise<Record<string, unknown>> {
-  const child = spawnNode('lancam watch (netns)', [path.join(REPO, 'bin/lancam'), '--home', home, '--mdns-interface', LOOPBACK, '--ice-address', LOOPBACK, '--json', 'watch', '--address', `${LOOPBACK}:${port}`, '--seconds', String(seconds)], { wrap });
+async function cliWatch(wrap: string[], home: string, port: number, seconds: number, stream: 'main' | 'sub'): Promise<Record<string, unknown>> {
+  const child = spawnNode(`lancam watch --stream ${stream} (netns)`, [path.join(REPO, 'bin/lancam'), '--home', home, '--mdns-interface', LOOPBACK, '--ice-address', LOOPBACK, '--json', 'watch', '--address', `${LOOPBACK}:${port}`, '--seconds', String(seconds), '--stream', stream], { wrap });
   const code = await withTimeout(new Promise<number | null>((resolve) => child.process.once('exit', (c) => resolve(c))), (seconds + 30) * 1000, 'lancam watch did not finish');
   if (code !== 0) throw new Error(`lancam watch failed (${code}): ${child.stdout().slice(-500)}${child.stderr().slice(-1000)}`);
   return JSON.parse(child.stdout()) as Record<string, unknown>;
@@ -358,14 +358,24 @@ export async function run(): Promise<BenchResult> {
     AV_SETTLE_MS + AV_WINDOW_MS + 20_000,
     'the A/V offset measurement did not finish',
   );
-  let cli: Record<string, unknown> | null = null;
-  let cliError: string | null = null;
-  try {
-    cli = await cliWatch(ns.wrap, env.home, pattern.port, CLI_WATCH_SECONDS);
-  } catch (err) {
-    cliError = (err as Error).message;
+  // The CLI viewer on the 1080p main stream, then on the pattern's 640x360 sub stream (same tone).
+  const cliRuns: Record<'main' | 'sub', { result: Record<string, unknown> | null; error: string | null }> = { main: { result: null, error: null }, sub: { result: null, error: null } };
+  for (const stream of ['main', 'sub'] as const) {
+    try {
+      cliRuns[stream].result = await cliWatch(ns.wrap, env.home, pattern.port, CLI_WATCH_SECONDS, stream);
+    } catch (err) {
+      cliRuns[stream].error = (err as Error).message;
+    }
   }
-  const cliAudio = (cli?.audio ?? null) as { avOffsetMs?: number | null; beeps?: number; audioLatencyMs?: number | null; codec?: string } | null;
+  type CliAudio = { avOffsetMs?: number | null; beeps?: number; audioLatencyMs?: number | null; codec?: string } | null;
+  const cliAudioOf = (stream: 'main' | 'sub') => (cliRuns[stream].result?.audio ?? null) as CliAudio;
+  const cliAudio = cliAudioOf('main');
+  const cliError = cliRuns.main.error;
+  const cliSummary = (stream: 'main' | 'sub'): string => {
+    const a = cliAudioOf(stream);
+    const r = cliRuns[stream].result;
+    return a?.avOffsetMs === null || a?.avOffsetMs === undefined ? `n/a${cliRuns[stream].error ? ' (failed)' : ''}` : `${a.avOffsetMs} ms (${a.beeps ?? '?'} beeps, its glass-to-glass ${String(r?.glassToGlassMs ?? '?')} ms)`;
+  };
   const loadavgAtEnd = os.loadavg();
 
   const first = (xs: { firstFrame: number }[]): Stats => stats(xs.map((x) => x.firstFrame));
@@ -380,7 +390,7 @@ export async function run(): Promise<BenchResult> {
   const summary =
     `first frame in Chromium, running 1080p camera (2 s GOP): lancam median ${fmtMs(lc.median)} ms p95 ${fmtMs(lc.p95)}, Janus median ${fmtMs(jc.median)} p95 ${fmtMs(jc.p95)} (ratio ${ratio(lc.median, jc.median)}x; goal <= 300); ` +
     `pattern 1080p (keyframe on join) median ${fmtMs(lp.median)} p95 ${fmtMs(lp.p95)} (goal <= 150); ` +
-    `glass-to-glass 1080p pattern median ${fmtMs(g2g.median)} p95 ${fmtMs(g2g.p95)} ms (n ${g2g.n}, goal <= 50; ${watched.codec ?? '?'}); A/V offset Chromium ${avSummary}; CLI watch ${cliAv === null ? `n/a${cliError ? ' (failed)' : ''}` : `${cliAv} ms (${cliAudio?.beeps ?? '?'} beeps)`} (goal |offset| <= 40); ` +
+    `glass-to-glass 1080p pattern median ${fmtMs(g2g.median)} p95 ${fmtMs(g2g.p95)} ms (n ${g2g.n}, goal <= 50; ${watched.codec ?? '?'}); A/V offset Chromium ${avSummary}; CLI watch 1080p ${cliSummary('main')}, sub 640x360 ${cliSummary('sub')} (goal |offset| <= 40); ` +
     `load ${loadavgAtStart[0]!.toFixed(1)} -> ${loadavgAtEnd[0]!.toFixed(1)}`;
   return {
     name: 'streams-chromium',
@@ -410,7 +420,13 @@ export async function run(): Promise<BenchResult> {
       avOffset: {
         note: 'the 1080p pattern with its tone, one Chromium viewer (element unmuted): each beep onset where its first sample plays at the AudioContext output (ScriptProcessor block + WebAudio output latency estimate included) minus the expectedDisplayTime of the frame showing that whole second; + = sound after picture',
         chromium: { ...avs, spreadMs: avs.n ? avs.max - avs.min : null, ...av },
-        cliWatch: { note: '`lancam watch --json`: audio.avOffsetMs = median over beeps of (beep arrival at the CLI viewer, packet arrival + position in it) - (video glass-to-glass at that time)', seconds: CLI_WATCH_SECONDS, avOffsetMs: cliAv, audio: cliAudio, glassToGlassMs: cli?.glassToGlassMs ?? null, fps: cli?.fps ?? null, error: cliError },
+        cliWatch: {
+          note: '`lancam watch --json`: audio.avOffsetMs = median over beeps of (beep arrival at the CLI viewer, packet arrival + position in it) - (video glass-to-glass at that time); main = the 1080p stream, sub = the pattern\'s 640x360 sub encode',
+          seconds: CLI_WATCH_SECONDS,
+          avOffsetMs: cliAv,
+          error: cliError,
+          ...Object.fromEntries((['main', 'sub'] as const).map((k) => [k, { avOffsetMs: cliAudioOf(k)?.avOffsetMs ?? null, audio: cliAudioOf(k), glassToGlassMs: cliRuns[k].result?.glassToGlassMs ?? null, fps: cliRuns[k].result?.fps ?? null, size: cliRuns[k].result ? `${String(cliRuns[k].result.width)}x${String(cliRuns[k].result.height)}` : null, error: cliRuns[k].error }])),
+        },
         goalMs: 40,
       },
       failures,

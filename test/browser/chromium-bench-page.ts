@@ -179,12 +179,13 @@ async function watch(deviceId: string, settleMs: number, windowMs: number): Prom
 }
 
 /** inbound-rtp of `kind`: framesDecoded and the codec's mime type. */
-async function inbound(pc: RTCPeerConnection, kind: 'audio' | 'video'): Promise<{ framesDecoded: number | null; mimeType: string | null }> {
+async function inbound(pc: RTCPeerConnection, kind: 'audio' | 'video'): Promise<{ framesDecoded: number | null; mimeType: string | null; jitterBufferDelay: number; jitterBufferEmittedCount: number }> {
   const entries: Record<string, unknown>[] = [];
   (await pc.getStats()).forEach((s: Record<string, unknown>) => entries.push(s));
   const found = entries.find((s) => s.type === 'inbound-rtp' && s.kind === kind);
   const codec = found && entries.find((s) => s.id === found.codecId);
-  return { framesDecoded: typeof found?.framesDecoded === 'number' ? found.framesDecoded : null, mimeType: typeof codec?.mimeType === 'string' ? codec.mimeType : null };
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  return { framesDecoded: typeof found?.framesDecoded === 'number' ? found.framesDecoded : null, mimeType: typeof codec?.mimeType === 'string' ? codec.mimeType : null, jitterBufferDelay: num(found?.jitterBufferDelay), jitterBufferEmittedCount: num(found?.jitterBufferEmittedCount) };
 }
 
 async function avOffset(deviceId: string, settleMs: number, windowMs: number): Promise<ChromiumAvOffset> {
@@ -200,11 +201,18 @@ async function avOffset(deviceId: string, settleMs: number, windowMs: number): P
   try {
     await timeout(live.start(), 10_000, 'LiveVideo.start() did not resolve');
     await new Promise((resolve) => window.setTimeout(resolve, settleMs));
-    const before = peer ? await inbound(peer, 'video') : null;
+    const both = async () => (peer ? { video: await inbound(peer, 'video'), audio: await inbound(peer, 'audio') } : null);
+    const before = await both();
     const measured = await measureAvOffsets(video, windowMs);
-    const after = peer ? await inbound(peer, 'video') : null;
-    const framesDecoded = before?.framesDecoded != null && after?.framesDecoded != null ? after.framesDecoded - before.framesDecoded : null;
-    return { ...measured, windowMs, framesDecoded, audioCodec: peer ? (await inbound(peer, 'audio')).mimeType : null };
+    const after = await both();
+    const framesDecoded = before?.video.framesDecoded != null && after?.video.framesDecoded != null ? after.video.framesDecoded - before.video.framesDecoded : null;
+    // Mean jitter buffer delay over the window (Chromium's lip-sync raises the leading stream's).
+    const jb = (kind: 'audio' | 'video'): number | null => {
+      if (!before || !after) return null;
+      const count = after[kind].jitterBufferEmittedCount - before[kind].jitterBufferEmittedCount;
+      return count > 0 ? Math.round(((after[kind].jitterBufferDelay - before[kind].jitterBufferDelay) / count) * 10000) / 10 : null;
+    };
+    return { ...measured, windowMs, framesDecoded, audioCodec: after?.audio.mimeType ?? null, jitterBufferMs: { audio: jb('audio'), video: jb('video') } };
   } finally {
     onPeerConnection = undefined;
     await stopLive(live, closed);
