@@ -44,6 +44,26 @@ export interface ChromiumWatch {
   codec: string | null;
 }
 
+/** The pattern's beeps against its pictures in one Chromium viewer (test/browser/av-offset-probe.ts). */
+export interface ChromiumAvOffset {
+  /** One per beep matched to the second on screen, ms (+ = sound after picture). */
+  offsets: number[];
+  onsets: number;
+  secondsShown: number;
+  framesPresented: number;
+  undecodedFrames: number;
+  /** AudioContext.baseLatency / outputLatency (s). */
+  baseLatency: number;
+  outputLatency: number | null;
+  windowMs: number;
+  /** Chromium's inbound-rtp video framesDecoded over the window (against framesPresented). */
+  framesDecoded: number | null;
+  /** The received audio codec (inbound-rtp audio's codec mime type). */
+  audioCodec: string | null;
+  /** Mean jitterBufferDelay per emitted sample/frame over the window (inbound-rtp), ms. */
+  jitterBufferMs: { audio: number | null; video: number | null };
+}
+
 export interface ChromiumBenchPage {
   ready: Promise<void>;
   devices(): Promise<{ deviceId: string; paired: boolean; status: string }[]>;
@@ -51,6 +71,8 @@ export interface ChromiumBenchPage {
   firstFrame(deviceId: string, timeoutMs: number): Promise<ChromiumFirstFrame>;
   /** Watches for `settleMs + windowMs`, sampling latency in the window, then stops. */
   watch(deviceId: string, settleMs: number, windowMs: number): Promise<ChromiumWatch>;
+  /** A LiveVideo with sound (element unmuted), `settleMs`, then the A/V offset over `windowMs`; then stops. */
+  avOffset(deviceId: string, settleMs: number, windowMs: number): Promise<ChromiumAvOffset>;
 }
 
 /** `globalThis` in the page. */

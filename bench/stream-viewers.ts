@@ -44,6 +44,8 @@ interface Counter {
   frames: number;
   bytes: number;
   gaps: number;
+  audioTracks: number;
+  audioBytes: number;
   startedAt: number;
   firstFrameAt?: number;
 }
@@ -52,9 +54,21 @@ const counters = new Map<string, Counter>();
 /** node-datachannel wrappers must stay referenced: a collected PeerConnection or Track stops delivering. */
 const held = new Map<string, unknown[]>();
 
-/** Counts complete frames of one track's RTP (no decoding). */
+/**
+ * Counts complete frames of one video track's RTP (no decoding). An audio track (lancam's
+ * h264 stack offers the source's sound, e.g. the pattern's tone) is accepted by libdatachannel's
+ * answer but ignored here: counted in `audioTracks`, its packets in `audioBytes`, never as frames.
+ */
 function countFrames(ndc: Ndc, id: string, track: InstanceType<Ndc['Track']>): void {
   const c = counters.get(id)!;
+  if (track.type() !== 'video') {
+    c.audioTracks++;
+    const session = new ndc.RtcpReceivingSession();
+    held.get(id)?.push(track, session);
+    track.setMediaHandler(session);
+    track.onMessage((buf) => (c.audioBytes += buf.length));
+    return;
+  }
   const session = new ndc.RtcpReceivingSession();
   held.get(id)?.push(track, session);
   track.setMediaHandler(session);
@@ -280,7 +294,7 @@ async function main(): Promise<void> {
     const now = performance.now();
     out({
       type: 'stats',
-      viewers: Object.fromEntries([...counters].map(([id, c]) => [id, { frames: c.frames, bytes: c.bytes, gaps: c.gaps, firstFrameMs: c.firstFrameAt !== undefined ? c.firstFrameAt - c.startedAt : null, at: now }])),
+      viewers: Object.fromEntries([...counters].map(([id, c]) => [id, { frames: c.frames, bytes: c.bytes, gaps: c.gaps, audioTracks: c.audioTracks, audioBytes: c.audioBytes, firstFrameMs: c.firstFrameAt !== undefined ? c.firstFrameAt - c.startedAt : null, at: now }])),
     });
   }, 500).unref();
   const exit = async (): Promise<void> => {
@@ -292,7 +306,7 @@ async function main(): Promise<void> {
     const m = JSON.parse(line) as Msg;
     const id = String(m.id);
     if (m.type === 'add') {
-      counters.set(id, { frames: 0, bytes: 0, gaps: 0, startedAt: performance.now() });
+      counters.set(id, { frames: 0, bytes: 0, gaps: 0, audioTracks: 0, audioBytes: 0, startedAt: performance.now() });
       held.set(id, []);
       impl.add(id).then(
         () => out({ type: 'added', id }),

@@ -17,7 +17,12 @@
  *                    lancamPattern: the test pattern at 1920x1080 encoded by lancam (keyframe on join).
  *   glassToGlass   one Chromium viewer of the 1080p pattern: Date.now() at the frame callback minus the
  *                  capture time drawn into the pattern's pixels (bench page's watch()).
- *   avOffsetMs     null: audio is being built on another branch (s3-audio).
+ *   avOffset       the 1080p pattern with its tone (a 1 kHz beep for the first 100 ms of every second of
+ *                  the clock the pixels carry): in the page, each beep's onset as the received audio
+ *                  track reaches WebAudio (its output time) against the display time of the frame that
+ *                  shows that whole second (test/browser/av-offset-probe.ts, shared with
+ *                  test/browser/chromium-audio.test.ts); and, second figure, `lancam watch --json`'s
+ *                  audio.avOffsetMs for the same pattern in the same run.
  *
  * Set-up and network safety: bench/streams-env.ts (namespace, camera, Janus) and bench/chromium-env.ts
  * (devices, pairing, lancam ui, Chromium). LANCAM_BENCH_QUICK=1: 3 joins each, 3 s of glass-to-glass.
@@ -26,9 +31,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import type { ChromiumBenchWindow, ChromiumFirstFrame } from './chromium-page-api';
+import type { ChromiumAvOffset, ChromiumBenchWindow, ChromiumFirstFrame } from './chromium-page-api';
 import { chromiumUnavailable, startChromiumEnv } from './chromium-env';
-import { LOOPBACK, REPO, fmtMs, ratio, sleep, stats, withTimeout, type BenchResult, type Stats } from './lib';
+import { LOOPBACK, REPO, fmtMs, ratio, sleep, spawnNode, stats, withTimeout, type BenchResult, type Stats } from './lib';
 import { QUICK, startCamera, startJanus, startNamespace, startViewers, streamsUnavailable } from './streams-env';
 
 const WIDTH = 1920;
@@ -41,6 +46,9 @@ const FIRST_FRAME_TIMEOUT_MS = 10_000;
 const WATCH_SETTLE_MS = 1000;
 const WATCH_WINDOW_MS = QUICK ? 3000 : 6000;
 const MAX_FAILED = 6;
+const AV_SETTLE_MS = QUICK ? 1500 : 4000;
+const AV_WINDOW_MS = QUICK ? 5000 : 12_000;
+const CLI_WATCH_SECONDS = QUICK ? 5 : 12;
 const VIEWER_LIMITS = ['--max-viewers', '20', '--max-viewers-per-user', '20'];
 
 function progress(message: string): void {
@@ -200,6 +208,14 @@ interface JanusFirstFrame {
   received: number | null;
 }
 
+/** `lancam watch --json` (the CLI viewer, inside the namespace) for `seconds`: its parsed result. */
+async function cliWatch(wrap: string[], home: string, port: number, seconds: number, stream: 'main' | 'sub'): Promise<Record<string, unknown>> {
+  const child = spawnNode(`lancam watch --stream ${stream} (netns)`, [path.join(REPO, 'bin/lancam'), '--home', home, '--mdns-interface', LOOPBACK, '--ice-address', LOOPBACK, '--json', 'watch', '--address', `${LOOPBACK}:${port}`, '--seconds', String(seconds), '--stream', stream], { wrap });
+  const code = await withTimeout(new Promise<number | null>((resolve) => child.process.once('exit', (c) => resolve(c))), (seconds + 30) * 1000, 'lancam watch did not finish');
+  if (code !== 0) throw new Error(`lancam watch failed (${code}): ${child.stdout().slice(-500)}${child.stderr().slice(-1000)}`);
+  return JSON.parse(child.stdout()) as Record<string, unknown>;
+}
+
 function skipped(reason: string): BenchResult {
   progress(`skipped: ${reason}`);
   return { name: 'streams-chromium', summary: `skipped: ${reason}`, results: { skipped: reason } };
@@ -234,7 +250,7 @@ export async function run(): Promise<BenchResult> {
     for (;;) {
       const s = await keeper.stats();
       if ((s[`keep-${label}`]?.frames ?? 0) > 0) break;
-      if (performance.now() > until) throw new Error(`the ${label} source did not start: ${device.stderr().slice(-1500)}`);
+      if (performance.now() > until) throw new Error(`the ${label} source did not start: ${device.stderr().slice(-1500)}\ncamera (exit ${camera.child.process.exitCode ?? camera.child.process.signalCode ?? "running"}): ${camera.child.stderr().slice(-1500)}`);
     }
   }
 
@@ -268,15 +284,18 @@ export async function run(): Promise<BenchResult> {
   await janusPage.goto(`${janusOrigin}/bench.html`);
   await janusPage.addScriptTag({ content: JANUS_PAGE_SCRIPT });
 
-  const lancamJoin = (page: Page, deviceId: string): Promise<ChromiumFirstFrame> =>
+  // Two pages (tabs) in one browser: the one not in front is a background tab, whose frame
+  // callbacks Chromium throttles to about one a second. Each measurement brings its page to the
+  // front first (not timed).
+  const lancamJoin = async (page: Page, deviceId: string): Promise<ChromiumFirstFrame> =>
     withTimeout(
-      page.evaluate(([id, ms]) => (globalThis as unknown as ChromiumBenchWindow).lancamBench.firstFrame(id, ms), [deviceId, FIRST_FRAME_TIMEOUT_MS] as const),
+      (await page.bringToFront(), page).evaluate(([id, ms]) => (globalThis as unknown as ChromiumBenchWindow).lancamBench.firstFrame(id, ms), [deviceId, FIRST_FRAME_TIMEOUT_MS] as const),
       FIRST_FRAME_TIMEOUT_MS + 5000,
       'the page did not answer',
     );
-  const janusJoin = (): Promise<JanusFirstFrame> =>
+  const janusJoin = async (): Promise<JanusFirstFrame> =>
     withTimeout(
-      janusPage.evaluate(
+      (await janusPage.bringToFront(), janusPage).evaluate(
         ([api, ms]) => (globalThis as unknown as { janusFirstFrame(api: string, id: number, ms: number): Promise<JanusFirstFrame> }).janusFirstFrame(api, 1, ms),
         [janus.api, FIRST_FRAME_TIMEOUT_MS] as const,
       ),
@@ -314,6 +333,7 @@ export async function run(): Promise<BenchResult> {
   await janus.child.stop();
   await camera.child.stop();
   const loadavgBeforeGlassToGlass = os.loadavg();
+  await lancamPage.bringToFront();
   // The bench page's watch() keeps a LiveVideo open; its own full-size sampling only starts after
   // `settle`, so the probe measures during a long settle and the page's own window is 200 ms.
   const watching = withTimeout(
@@ -323,13 +343,39 @@ export async function run(): Promise<BenchResult> {
   );
   await sleep(WATCH_SETTLE_MS);
   if (!(await lancamPage.evaluate('window.__g2gStart()'))) throw new Error('no <video> for the glass-to-glass probe');
-  const inboundStart = await lancamPage.evaluate(INBOUND_STATS).catch(() => null);
+  const inboundStart = (await lancamPage.evaluate(INBOUND_STATS).catch(() => null)) as { framesDecoded?: number } | null;
   const probeStart = performance.now();
   await sleep(WATCH_WINDOW_MS);
-  const inboundEnd = await lancamPage.evaluate(INBOUND_STATS).catch(() => null);
+  const inboundEnd = (await lancamPage.evaluate(INBOUND_STATS).catch(() => null)) as { framesDecoded?: number } | null;
   const probe = (await lancamPage.evaluate('window.__g2gStop()')) as { samples: { presented: number; received: number | null }[]; frames: number; undecoded: number };
   const probeMs = performance.now() - probeStart;
   const watched = await watching;
+
+  // A/V offset: a fresh viewer with sound, then the CLI viewer (one at a time, the g2g viewer gone).
+  const loadavgBeforeAvOffset = os.loadavg();
+  const av = await withTimeout(
+    lancamPage.evaluate(([id, s, w]) => (globalThis as unknown as ChromiumBenchWindow).lancamBench.avOffset(id, s, w), [pattern.deviceId, AV_SETTLE_MS, AV_WINDOW_MS] as const),
+    AV_SETTLE_MS + AV_WINDOW_MS + 20_000,
+    'the A/V offset measurement did not finish',
+  );
+  // The CLI viewer on the 1080p main stream, then on the pattern's 640x360 sub stream (same tone).
+  const cliRuns: Record<'main' | 'sub', { result: Record<string, unknown> | null; error: string | null }> = { main: { result: null, error: null }, sub: { result: null, error: null } };
+  for (const stream of ['main', 'sub'] as const) {
+    try {
+      cliRuns[stream].result = await cliWatch(ns.wrap, env.home, pattern.port, CLI_WATCH_SECONDS, stream);
+    } catch (err) {
+      cliRuns[stream].error = (err as Error).message;
+    }
+  }
+  type CliAudio = { avOffsetMs?: number | null; beeps?: number; audioLatencyMs?: number | null; codec?: string } | null;
+  const cliAudioOf = (stream: 'main' | 'sub') => (cliRuns[stream].result?.audio ?? null) as CliAudio;
+  const cliAudio = cliAudioOf('main');
+  const cliError = cliRuns.main.error;
+  const cliSummary = (stream: 'main' | 'sub'): string => {
+    const a = cliAudioOf(stream);
+    const r = cliRuns[stream].result;
+    return a?.avOffsetMs === null || a?.avOffsetMs === undefined ? `n/a${cliRuns[stream].error ? ' (failed)' : ''}` : `${a.avOffsetMs} ms (${a.beeps ?? '?'} beeps, its glass-to-glass ${String(r?.glassToGlassMs ?? '?')} ms)`;
+  };
   const loadavgAtEnd = os.loadavg();
 
   const first = (xs: { firstFrame: number }[]): Stats => stats(xs.map((x) => x.firstFrame));
@@ -337,11 +383,14 @@ export async function run(): Promise<BenchResult> {
   const jc = first(runs.janusCamera);
   const lp = first(runs.lancamPattern);
   const g2g = stats(probe.samples.map((x) => x.presented));
+  const avs = stats(av.offsets);
+  const avSummary = avOffsetSummary(av, avs);
+  const cliAv = cliAudio?.avOffsetMs ?? null;
   const sizes = (xs: { width: number; height: number }[]) => [...new Set(xs.map((x) => `${x.width}x${x.height}`))];
   const summary =
     `first frame in Chromium, running 1080p camera (2 s GOP): lancam median ${fmtMs(lc.median)} ms p95 ${fmtMs(lc.p95)}, Janus median ${fmtMs(jc.median)} p95 ${fmtMs(jc.p95)} (ratio ${ratio(lc.median, jc.median)}x; goal <= 300); ` +
     `pattern 1080p (keyframe on join) median ${fmtMs(lp.median)} p95 ${fmtMs(lp.p95)} (goal <= 150); ` +
-    `glass-to-glass 1080p pattern median ${fmtMs(g2g.median)} p95 ${fmtMs(g2g.p95)} ms (n ${g2g.n}, goal <= 50; ${watched.codec ?? '?'}); A/V offset: not measured yet; ` +
+    `glass-to-glass 1080p pattern median ${fmtMs(g2g.median)} p95 ${fmtMs(g2g.p95)} ms (n ${g2g.n}, goal <= 50; ${watched.codec ?? '?'}); A/V offset Chromium ${avSummary}; CLI watch 1080p ${cliSummary('main')}, sub 640x360 ${cliSummary('sub')} (goal |offset| <= 40); ` +
     `load ${loadavgAtStart[0]!.toFixed(1)} -> ${loadavgAtEnd[0]!.toFixed(1)}`;
   return {
     name: 'streams-chromium',
@@ -362,20 +411,37 @@ export async function run(): Promise<BenchResult> {
         received: stats(probe.samples.flatMap((x) => (x.received === null ? [] : [x.received]))),
         goalMs: 50,
         presentedFps: Math.round((probe.frames * 10000) / probeMs) / 10,
+        decodedFps: inboundStart?.framesDecoded !== undefined && inboundEnd?.framesDecoded !== undefined ? Math.round(((inboundEnd.framesDecoded - inboundStart.framesDecoded) * 10000) / probeMs) / 10 : null,
         undecodedFrames: probe.undecoded,
         codec: watched.codec,
         liveVideoStats: watched.stats,
         chromiumInbound: { windowStart: inboundStart, windowEnd: inboundEnd },
       },
-      avOffsetMs: null,
-      avOffsetNote: 'audio/video offset needs the pattern tone of the audio work (branch s3-audio); to be measured here once it lands, not invented',
+      avOffset: {
+        note: 'the 1080p pattern with its tone, one Chromium viewer (element unmuted): each beep onset where its first sample plays at the AudioContext output (ScriptProcessor block + WebAudio output latency estimate included) minus the expectedDisplayTime of the frame showing that whole second; + = sound after picture',
+        chromium: { ...avs, spreadMs: avs.n ? avs.max - avs.min : null, ...av },
+        cliWatch: {
+          note: '`lancam watch --json`: audio.avOffsetMs = median over beeps of (beep arrival at the CLI viewer, packet arrival + position in it) - (video glass-to-glass at that time); main = the 1080p stream, sub = the pattern\'s 640x360 sub encode',
+          seconds: CLI_WATCH_SECONDS,
+          avOffsetMs: cliAv,
+          error: cliError,
+          ...Object.fromEntries((['main', 'sub'] as const).map((k) => [k, { avOffsetMs: cliAudioOf(k)?.avOffsetMs ?? null, audio: cliAudioOf(k), glassToGlassMs: cliRuns[k].result?.glassToGlassMs ?? null, fps: cliRuns[k].result?.fps ?? null, size: cliRuns[k].result ? `${String(cliRuns[k].result.width)}x${String(cliRuns[k].result.height)}` : null, error: cliRuns[k].error }])),
+        },
+        goalMs: 40,
+      },
       failures,
       pageErrors: pageErrors.slice(0, 10),
       janusSafety: janus.safety,
       chromium: env.chromiumVersion,
       loadavgAtStart,
       loadavgBeforeGlassToGlass,
+      loadavgBeforeAvOffset,
       loadavgAtEnd,
     },
   };
+}
+
+function avOffsetSummary(av: ChromiumAvOffset, s: Stats): string {
+  if (s.n === 0) return `not measured (${av.onsets} beeps heard, ${av.secondsShown} seconds shown, ${av.framesPresented} frames presented)`;
+  return `median ${fmtMs(s.median)} ms (min ${fmtMs(s.min)} max ${fmtMs(s.max)}, n ${s.n}, incl. WebAudio's path)`;
 }

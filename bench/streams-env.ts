@@ -287,6 +287,9 @@ export interface ViewerStats {
   frames: number;
   bytes: number;
   gaps: number;
+  /** Audio tracks this viewer got (ignored: not counted as frames) and their bytes. */
+  audioTracks: number;
+  audioBytes: number;
   firstFrameMs: number | null;
   at: number;
 }

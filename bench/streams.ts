@@ -40,6 +40,8 @@ interface ServerLevel {
   minFps: number | null;
   meanFps: number | null;
   gaps: number;
+  /** Audio tracks the viewers got (ignored by them: never counted as frames). */
+  audioTracks: number;
   /** Each viewer's complete frames/s over the window. */
   fps: number[];
   /** Which processes were counted (command names). */
@@ -84,6 +86,7 @@ async function window(servers: Measured[]): Promise<ServerLevel[]> {
       meanFps: fps.length ? round1(fps.reduce((a, b) => a + b, 0) / fps.length) : null,
       fps: fps.map(round1),
       gaps: s.ids.reduce((n, id) => n + (after[i]![id]?.gaps ?? 0) - (before[i]![id]?.gaps ?? 0), 0),
+      audioTracks: s.ids.reduce((n, id) => n + (after[i]![id]?.audioTracks ?? 0), 0),
       counted: [...new Set(trees[i]!.map((p) => p.comm))],
     };
   });
@@ -143,7 +146,7 @@ interface SizeResult {
   cpuAtTopRatio: number | null;
   lancamRssPerExtraViewerMb: number | null;
   janusRssPerExtraViewerMb: number | null;
-  sixteen?: { viewers: number; deviceCpuPercent: number; deviceRssMb: number; fps: number[]; minFps: number | null; allAtLeast29: boolean; gaps: number; counted: string[] };
+  sixteen?: { viewers: number; deviceCpuPercent: number; deviceRssMb: number; fps: number[]; minFps: number | null; allAtLeast29: boolean; gaps: number; audioTracks: number; counted: string[] };
   janusSafety: { config: string[]; sockets: string[] };
   /** Viewers that had no frame within the wait and were replaced by a fresh one. */
   replacedViewers?: { lancam: number; janus: number };
@@ -197,7 +200,7 @@ async function measureSize(width: number, height: number): Promise<SizeResult> {
     await sleep(SETTLE_MS);
     const [l] = await window([lancam]);
     const fps = l!.fps;
-    result.sixteen = { viewers: MANY, deviceCpuPercent: l!.cpuPercent, deviceRssMb: l!.rssMb, fps, minFps: l!.minFps, allAtLeast29: fps.every((f) => f >= 29), gaps: l!.gaps, counted: l!.counted };
+    result.sixteen = { viewers: MANY, deviceCpuPercent: l!.cpuPercent, deviceRssMb: l!.rssMb, fps, minFps: l!.minFps, allAtLeast29: fps.every((f) => f >= 29), gaps: l!.gaps, audioTracks: l!.audioTracks, counted: l!.counted };
     progress(`${size} ${MANY} lancam viewers: ${l!.cpuPercent} %, min ${l!.minFps} fps`);
   }
   await runCleanups();
@@ -238,6 +241,7 @@ export async function run(): Promise<BenchResult> {
         janus: 'the janus process (all threads, its RTSP client and RTP receive included; no feeder process)',
         notCounted: 'the RTSP camera (GStreamer x264 encode), the viewer processes',
       },
+      audioNote: 'the viewers accept an audio m-line if a server offers one but ignore its packets (bench/stream-viewers.ts); audioTracks per level says whether any was offered (the RTSP camera has no sound)',
       idleNote: 'at 0 viewers lancam-device does not pull the camera (no ffmpeg); Janus pulls it all the time',
       sizes,
       loadavgAtStart,

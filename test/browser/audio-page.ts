@@ -7,8 +7,7 @@
  */
 import { connectBridge, takeTokenFromLocation } from '../../src/renderer/api/bridge-client';
 import { LiveVideo } from '../../src/renderer/video/live-video';
-import { decodeRgba } from '../../src/shared/video/test-pattern';
-import { ToneOnsetDetector } from '../../src/shared/video/pattern-tone';
+import { measureAvOffsets } from './av-offset-probe';
 
 export interface AudioInbound {
   mimeType: string | undefined;
@@ -129,69 +128,7 @@ window.lancamAudio = {
     await ctx.close();
     return peak;
   },
-  avOffsets: async (ms) => {
-    const video = document.querySelector('video')!;
-    const track = (video.srcObject as MediaStream | null)?.getAudioTracks()[0];
-    if (!track) return [];
-    const shown = new Map<number, number>(); // whole second (capture clock) -> perf time shown
-    const heard: number[] = []; // perf time of each onset
-    const canvas = document.createElement('canvas');
-    const c2d = canvas.getContext('2d', { willReadFrequently: true })!;
-    let last: number | undefined;
-    let running = true;
-    const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
-      if (!running) return;
-      const { videoWidth: w, videoHeight: h } = video;
-      if (w && h) {
-        canvas.width = w;
-        canvas.height = h;
-        c2d.drawImage(video, 0, 0);
-        const stamp = decodeRgba(c2d.getImageData(0, 0, w, h).data, w, h);
-        if (stamp) {
-          const second = Math.floor(stamp.captureTimeMs / 1000) * 1000;
-          if (last !== undefined && Math.floor(last / 1000) * 1000 < second) shown.set(second, meta.expectedDisplayTime - (stamp.captureTimeMs - second));
-          last = stamp.captureTimeMs;
-        }
-      }
-      video.requestVideoFrameCallback(onFrame);
-    };
-    video.requestVideoFrameCallback(onFrame);
-    const ctx = new AudioContext({ latencyHint: 'interactive' });
-    await ctx.resume();
-    const source = ctx.createMediaStreamSource(new MediaStream([track]));
-    const size = 256;
-    const proc = ctx.createScriptProcessor(size, 1, 1);
-    const silent = ctx.createGain();
-    silent.gain.value = 0;
-    source.connect(proc);
-    proc.connect(silent);
-    silent.connect(ctx.destination);
-    let block: { start: number } = { start: 0 };
-    let seen = 0;
-    const detector = new ToneOnsetDetector((index) => {
-      // The input block came in one block before its output plays; the onset is `index` into the stream.
-      const contextTime = block.start + (index - seen) / ctx.sampleRate;
-      const stamp = ctx.getOutputTimestamp();
-      heard.push((stamp.performanceTime ?? 0) + (contextTime - (stamp.contextTime ?? 0)) * 1000);
-    }, ctx.sampleRate);
-    proc.onaudioprocess = (e) => {
-      block = { start: e.playbackTime - size / ctx.sampleRate };
-      const data = e.inputBuffer.getChannelData(0);
-      detector.push(data);
-      seen += data.length;
-    };
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    running = false;
-    proc.onaudioprocess = null;
-    await ctx.close();
-    const offsets: number[] = [];
-    for (const at of heard) {
-      let best: number | undefined;
-      for (const t of shown.values()) if (best === undefined || Math.abs(at - t) < Math.abs(at - best)) best = t;
-      if (best !== undefined && Math.abs(at - best) < 500) offsets.push(Math.round(at - best));
-    }
-    return offsets;
-  },
+  avOffsets: async (ms) => (await measureAvOffsets(document.querySelector('video')!, ms)).offsets,
   senderReports: async () => {
     const out = { audio: 0, video: 0 };
     const report = await peers.at(-1)?.getStats();

@@ -3,11 +3,12 @@
  * client and LiveVideo) without the React shell, plus the timing. Bundled with esbuild and served
  * by `lancam ui` inside the benchmark's network namespace; type-checked by tsconfig.web.json.
  */
-import type { ChromiumBenchPage, ChromiumBenchWindow, ChromiumFirstFrame, ChromiumWatch } from '../../bench/chromium-page-api';
+import type { ChromiumAvOffset, ChromiumBenchPage, ChromiumBenchWindow, ChromiumFirstFrame, ChromiumWatch } from '../../bench/chromium-page-api';
 import { connectBridge, takeTokenFromLocation } from '../../src/renderer/api/bridge-client';
 import { LiveVideo } from '../../src/renderer/video/live-video';
 import type { LancamApi } from '../../src/shared/ui/api';
 import { decodeRgba } from '../../src/shared/video/test-pattern';
+import { measureAvOffsets } from './av-offset-probe';
 
 const token = takeTokenFromLocation();
 const apiPromise = token ? connectBridge(token) : Promise.reject(new Error('no token in the address'));
@@ -177,10 +178,53 @@ async function watch(deviceId: string, settleMs: number, windowMs: number): Prom
   }
 }
 
+/** inbound-rtp of `kind`: framesDecoded and the codec's mime type. */
+async function inbound(pc: RTCPeerConnection, kind: 'audio' | 'video'): Promise<{ framesDecoded: number | null; mimeType: string | null; jitterBufferDelay: number; jitterBufferEmittedCount: number }> {
+  const entries: Record<string, unknown>[] = [];
+  (await pc.getStats()).forEach((s: Record<string, unknown>) => entries.push(s));
+  const found = entries.find((s) => s.type === 'inbound-rtp' && s.kind === kind);
+  const codec = found && entries.find((s) => s.id === found.codecId);
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  return { framesDecoded: typeof found?.framesDecoded === 'number' ? found.framesDecoded : null, mimeType: typeof codec?.mimeType === 'string' ? codec.mimeType : null, jitterBufferDelay: num(found?.jitterBufferDelay), jitterBufferEmittedCount: num(found?.jitterBufferEmittedCount) };
+}
+
+async function avOffset(deviceId: string, settleMs: number, windowMs: number): Promise<ChromiumAvOffset> {
+  const api = await apiPromise;
+  const video = freshVideo();
+  // Unmuted, as a viewer who turned the sound on (Chromium then plays the track out).
+  video.muted = false;
+  let peer: RTCPeerConnection | undefined;
+  onPeerConnection = (pc) => (peer = pc);
+  let resolveClosed!: (reason: string) => void;
+  const closed = new Promise<string>((resolve) => (resolveClosed = resolve));
+  const live = new LiveVideo(api, deviceId, video, { onClosed: (reason) => resolveClosed(reason) });
+  try {
+    await timeout(live.start(), 10_000, 'LiveVideo.start() did not resolve');
+    await new Promise((resolve) => window.setTimeout(resolve, settleMs));
+    const both = async () => (peer ? { video: await inbound(peer, 'video'), audio: await inbound(peer, 'audio') } : null);
+    const before = await both();
+    const measured = await measureAvOffsets(video, windowMs);
+    const after = await both();
+    const framesDecoded = before?.video.framesDecoded != null && after?.video.framesDecoded != null ? after.video.framesDecoded - before.video.framesDecoded : null;
+    // Mean jitter buffer delay over the window (Chromium's lip-sync raises the leading stream's).
+    const jb = (kind: 'audio' | 'video'): number | null => {
+      if (!before || !after) return null;
+      const count = after[kind].jitterBufferEmittedCount - before[kind].jitterBufferEmittedCount;
+      return count > 0 ? Math.round(((after[kind].jitterBufferDelay - before[kind].jitterBufferDelay) / count) * 10000) / 10 : null;
+    };
+    return { ...measured, windowMs, framesDecoded, audioCodec: after?.audio.mimeType ?? null, jitterBufferMs: { audio: jb('audio'), video: jb('video') } };
+  } finally {
+    onPeerConnection = undefined;
+    await stopLive(live, closed);
+    video.remove();
+  }
+}
+
 const page: ChromiumBenchPage = {
   ready: apiPromise.then(() => undefined),
   devices: async () => (await apiPromise).listDevices(),
   firstFrame,
   watch,
+  avOffset,
 };
 (globalThis as unknown as ChromiumBenchWindow).lancamBench = page;
