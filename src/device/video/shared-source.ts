@@ -42,6 +42,8 @@ export interface SharedSourceEvents {
 
 export class SharedSource<Viewer> extends EventEmitter<SharedSourceEvents> {
   private readonly members = new Set<Viewer>();
+  /** Viewers waiting in acquire() for a stop in progress; release() cancels them. */
+  private readonly pending = new Set<Viewer>();
   private running = false;
   private stopping: Promise<void> | undefined;
   private lastStatus: SourceStatus = { state: 'stopped', message: 'no viewers' };
@@ -74,7 +76,12 @@ export class SharedSource<Viewer> extends EventEmitter<SharedSourceEvents> {
 
   /** Adds a viewer; starts the source for the first (after a stop in progress has finished). */
   async acquire(viewer: Viewer): Promise<void> {
-    if (this.stopping) await this.stopping;
+    if (this.stopping) {
+      this.pending.add(viewer);
+      await this.stopping;
+      // Released while it waited: it is not a viewer, and nothing starts for it.
+      if (!this.pending.delete(viewer)) return;
+    }
     this.members.add(viewer);
     if (!this.running) {
       this.running = true;
@@ -85,18 +92,23 @@ export class SharedSource<Viewer> extends EventEmitter<SharedSourceEvents> {
 
   /** Removes a viewer (false when it was not one); stops the source after the last. */
   release(viewer: Viewer): boolean {
+    if (this.pending.delete(viewer)) return true;
     if (!this.members.delete(viewer)) return false;
     if (this.members.size === 0 && this.running) {
       this.running = false;
       this.log.info('video: last viewer left, stopping the source');
-      this.stopping = this.source.stop().finally(() => {
-        this.stopping = undefined;
-      });
+      this.stopping = this.source
+        .stop()
+        .catch((err: unknown) => this.log.warn(`video: stopping ${this.source.description} failed: ${(err as Error).message}`))
+        .finally(() => {
+          this.stopping = undefined;
+        });
     }
     return true;
   }
 
   async close(): Promise<void> {
+    this.pending.clear();
     for (const viewer of [...this.members]) this.release(viewer);
     await this.stopping;
   }

@@ -43,6 +43,8 @@ export interface AudioViewer {
 /** The one audio stream and its viewers: starts the source for the first, stops it after the last. */
 export class SharedAudioStream {
   private readonly viewers = new Set<AudioViewer>();
+  /** Viewers waiting in acquire() for a stop in progress; release() cancels them. */
+  private readonly pending = new Set<AudioViewer>();
   private running = false;
   private stopping: Promise<void> | undefined;
   private lastStatus: AudioSourceStatus = { state: 'stopped', message: 'no viewers' };
@@ -58,6 +60,8 @@ export class SharedAudioStream {
     });
     source.on('status', (status) => {
       this.lastStatus = status;
+      // A failed source is not running: the next viewer starts it again (as SharedSource does).
+      if (status.state === 'failed') this.running = false;
       const text = `audio: ${source.description}: ${status.message}`;
       if (status.state === 'failed' || status.state === 'retrying') log.warn(text);
       else if (status.state !== 'stopped') log.info(text);
@@ -78,7 +82,11 @@ export class SharedAudioStream {
   }
 
   async acquire(viewer: AudioViewer): Promise<void> {
-    if (this.stopping) await this.stopping;
+    if (this.stopping) {
+      this.pending.add(viewer);
+      await this.stopping;
+      if (!this.pending.delete(viewer)) return;
+    }
     this.viewers.add(viewer);
     if (!this.running) {
       this.running = true;
@@ -88,17 +96,22 @@ export class SharedAudioStream {
   }
 
   release(viewer: AudioViewer): void {
+    if (this.pending.delete(viewer)) return;
     if (!this.viewers.delete(viewer)) return;
     if (this.viewers.size === 0 && this.running) {
       this.running = false;
       this.log.info('audio: last viewer left, stopping the audio source');
-      this.stopping = this.source.stop().finally(() => {
-        this.stopping = undefined;
-      });
+      this.stopping = this.source
+        .stop()
+        .catch((err: unknown) => this.log.warn(`audio: stopping ${this.source.description} failed: ${(err as Error).message}`))
+        .finally(() => {
+          this.stopping = undefined;
+        });
     }
   }
 
   async close(): Promise<void> {
+    this.pending.clear();
     for (const viewer of [...this.viewers]) this.release(viewer);
     await this.stopping;
   }

@@ -35,7 +35,9 @@ export class CameraAudio extends EventEmitter<AudioSourceEvents> implements Audi
   private lastState: AudioSourceStatus['state'] = 'stopped';
   /** Held-back packets leave in order: never before the one before them. */
   private lastSendAt = 0;
-  private readonly held = new Set<NodeJS.Timeout>();
+  /** Packets held back, in the order they came, each with when it may leave (one timer for all). */
+  private readonly held: { at: number; packet: AudioPacket }[] = [];
+  private heldTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly description: string,
@@ -69,8 +71,9 @@ export class CameraAudio extends EventEmitter<AudioSourceEvents> implements Audi
     if (!this.wanted) return;
     this.wanted = false;
     this.running = false;
-    for (const timer of this.held) clearTimeout(timer);
-    this.held.clear();
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    this.held.length = 0;
     await this.host.setAudioWanted(false);
     this.status({ state: 'stopped', message: 'no viewers' });
   }
@@ -129,15 +132,24 @@ export class CameraAudio extends EventEmitter<AudioSourceEvents> implements Audi
     const now = performance.now();
     const at = Math.max(now + hold, this.lastSendAt);
     this.lastSendAt = at;
-    if (at - now < 1) {
+    if (at - now < 1 && this.held.length === 0) {
       this.emit('packet', packet);
       return;
     }
-    const timer = setTimeout(() => {
-      this.held.delete(timer);
+    // One queue and one timer, so packets leave in the order they came (timers of slightly
+    // different delays may fire out of order on a loaded machine).
+    this.held.push({ at, packet });
+    if (!this.heldTimer) this.heldTimer = setTimeout(() => this.releaseHeld(), Math.max(0, this.held[0]!.at - now));
+  }
+
+  private releaseHeld(): void {
+    this.heldTimer = undefined;
+    const now = performance.now();
+    while (this.held.length > 0 && this.held[0]!.at - now < 1) {
+      const { packet } = this.held.shift()!;
       if (this.wanted) this.emit('packet', packet);
-    }, at - now);
-    this.held.add(timer);
+    }
+    if (this.held.length > 0) this.heldTimer = setTimeout(() => this.releaseHeld(), Math.max(0, this.held[0]!.at - now));
   }
 
   private status(status: AudioSourceStatus): void {

@@ -32,6 +32,8 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
   private plan: VideoPlan | undefined;
   private inner: EncodedSource | undefined;
   private generation = 0;
+  /** The inner source's stop, while it runs (a restart waits for it). */
+  private innerStopping: Promise<void> | undefined;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   /** The running plan's source failed or retried: probe again at the next start. */
@@ -123,7 +125,14 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
     this.processOn = true;
     const generation = ++this.generation;
     if (this.inner && !this.stale) {
-      this.inner.start();
+      const inner = this.inner;
+      // A stop still in progress (the sound's half may stop the process after the video's):
+      // start again only once it is done, so that stop cannot end the new run.
+      if (this.innerStopping) {
+        void this.innerStopping.then(() => {
+          if (generation === this.generation && this.processOn && this.inner === inner) inner.start();
+        });
+      } else inner.start();
       return;
     }
     // First start, or the last run failed or had to retry: ask the camera again.
@@ -140,8 +149,15 @@ export class CameraSource extends EventEmitter<EncodedSourceEvents> implements E
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const inner = this.inner;
-    if (inner) await inner.stop();
-    else this.emit('status', { state: 'stopped', message: 'no viewers' });
+    if (!inner) {
+      this.emit('status', { state: 'stopped', message: 'no viewers' });
+      return;
+    }
+    const stopping = inner.stop().finally(() => {
+      if (this.innerStopping === stopping) this.innerStopping = undefined;
+    });
+    this.innerStopping = stopping;
+    await stopping;
   }
 
   requestKeyframe(): void {

@@ -215,6 +215,8 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
   /** Stops frames and encoder; true when an encoder was running. */
   private async stopEncoder(): Promise<boolean> {
     const child = this.encoder;
+    // This encoder's exit, taken now: a start during the awaits below makes a new one.
+    const exited = this.exited;
     this.encoder = undefined;
     clearTimeout(this.keyframeTimer);
     this.keyframeTimer = undefined;
@@ -223,7 +225,7 @@ export class EncodeOnceSource extends EventEmitter<EncodedSourceEvents> implemen
     child.stdin?.end();
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-    await this.exited;
+    await exited;
     clearTimeout(timer);
     return true;
   }

@@ -156,8 +156,22 @@ export class NdcMedia extends EventEmitter<VideoMediaEvents> implements VideoMed
         };
       });
 
-    await selector.start();
-    const audio = this.audio ? await addOpusTrack(ndc, pc, this.audio, { ssrc: (ssrc ^ 0x00800000) >>> 0, cname: CNAME, msid: CNAME }) : undefined;
+    let audio: Awaited<ReturnType<typeof addOpusTrack>> | undefined;
+    try {
+      await selector.start();
+      audio = this.audio ? await addOpusTrack(ndc, pc, this.audio, { ssrc: (ssrc ^ 0x00800000) >>> 0, cname: CNAME, msid: CNAME }) : undefined;
+    } catch (err) {
+      // Nothing may stay behind a peer that was never handed out: the stream, the connection.
+      closed = true;
+      selector.close();
+      try {
+        track.close();
+      } catch {
+        // already closed
+      }
+      pc.close();
+      throw err;
+    }
     // The peer object keeps pc, track and the handler chain referenced for as long as it lives.
     const held = { pc, track, packetizer, config, selector, audio };
     // A viewer's candidates can overtake its answer (it sends them as they are gathered);

@@ -211,16 +211,19 @@ export class StreamSelector {
       const old = this.current;
       this.target = undefined;
       this.current = want;
-      void want.acquire(this.adaptor(want));
+      want.acquire(this.adaptor(want)).catch((err: unknown) => this.log.warn(`video: ${this.name}: ${(err as Error).message}`));
       old.release(this.adaptor(old));
       return;
     }
     this.target = want;
-    void want.acquire(this.adaptor(want)).then(() => {
-      if (this.target !== want || this.closed) return;
-      if (this.open && this.replayCache(want)) return;
-      want.requestKeyframe();
-    });
+    want
+      .acquire(this.adaptor(want))
+      .then(() => {
+        if (this.target !== want || this.closed) return;
+        if (this.open && this.replayCache(want)) return;
+        want.requestKeyframe();
+      })
+      .catch((err: unknown) => this.log.warn(`video: ${this.name}: ${(err as Error).message}`));
   }
 
   private adaptor(stream: SharedEncodedStream): StreamViewer {
@@ -257,10 +260,16 @@ export class StreamSelector {
 
   /** Sends `stream`'s cached GOP as a burst and switches to it; false when there is none. */
   private replayCache(stream: SharedEncodedStream): boolean {
+    // A source lancam encodes (the pattern, or a camera found after its probe to need a transcode)
+    // gives a fresh IDR on request: better than replaying an up to a GOP old burst.
+    if (stream.source.keyframesOnRequest) return false;
     let units = this.set.caches.get(stream)?.snapshot() ?? [];
     if (units.length === 0 || !units[0]!.keyframe) return false;
     if (stream !== this.current) this.switchTo(stream);
     this.waitingForKeyframe = false;
+    // What is still queued (an earlier burst, the stream switched from) is superseded by this GOP:
+    // dropped, so switching back and forth cannot pile up GOPs in memory or in the viewer's latency.
+    this.queue.length = 0;
     const burst = gopBurst();
     if (burst === 'idr') {
       // The cached IDR alone; the rest of this GOP cannot be decoded without the pictures skipped.
@@ -299,6 +308,8 @@ export class StreamSelector {
 
   /** Sends queued pictures, BURST_BYTES_PER_TICK per tick (at least one), until none are left. */
   private drain(): void {
+    // One chain of ticks at a time (a second replay while one is draining must not add another).
+    clearTimeout(this.drainTimer);
     this.drainTimer = undefined;
     let bytes = 0;
     while (this.queue.length > 0 && !this.closed && (bytes === 0 || bytes + this.queue[0]!.data.length <= BURST_BYTES_PER_TICK)) {
