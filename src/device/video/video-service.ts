@@ -61,6 +61,8 @@ export interface SignalingEndpoint {
 
 class ViewerSession {
   private pc: VideoPeer | undefined;
+  /** A STREAM choice that came while the peer was still being made (applied once it exists). */
+  private earlyStream: VideoStreamChoice | undefined;
   private makingOffer = false;
   private closed = false;
   private disconnectTimer: NodeJS.Timeout | undefined;
@@ -97,6 +99,7 @@ class ViewerSession {
       pc.close();
       return;
     }
+    if (this.earlyStream) pc.selectStream?.(this.earlyStream);
     this.send({ type: 'SETUP_RESPONSE', iceServers: iceServers.map(iceServerForWire) });
     this.makingOffer = true;
     try {
@@ -109,6 +112,11 @@ class ViewerSession {
 
   async receive(message: SignalingMessage): Promise<void> {
     const pc = this.pc;
+    if (message.type === 'STREAM' && !pc && !this.closed) {
+      // The tile resized or went full screen while the session was being set up: kept for the peer.
+      this.earlyStream = message.stream;
+      return;
+    }
     if (!pc || this.closed) throw new RouteError(Status.NotFound, 'no-session', 'this video session has ended');
     switch (message.type) {
       case 'DESCRIPTION': {
