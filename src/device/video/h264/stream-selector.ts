@@ -113,10 +113,15 @@ export class StreamSelector {
   private drainTimer: NodeJS.Timeout | undefined;
   /** The sub stream's source failed or is being retried: main until then (performance.now()). */
   private subDownUntil = 0;
+  private subDownTimer: NodeJS.Timeout | undefined;
   private readonly onSubStatus = (status: SourceStatus): void => {
     if (this.closed || (status.state !== 'failed' && status.state !== 'retrying')) return;
     this.subDownUntil = performance.now() + SUB_DOWN_MS;
     this.update(`the sub stream's source is ${status.state} (${status.message}), main stream`);
+    // Asked again once the pause is over (a viewer that wants sub goes back to it).
+    clearTimeout(this.subDownTimer);
+    this.subDownTimer = setTimeout(() => this.update('the sub stream may be tried again'), SUB_DOWN_MS + 10);
+    this.subDownTimer.unref?.();
   };
 
   constructor(
@@ -186,6 +191,7 @@ export class StreamSelector {
     if (this.closed) return;
     this.closed = true;
     this.set.sub?.off('status', this.onSubStatus);
+    clearTimeout(this.subDownTimer);
     clearTimeout(this.drainTimer);
     this.queue.length = 0;
     for (const stream of [this.current, this.target]) if (stream) stream.release(this.adaptor(stream));
