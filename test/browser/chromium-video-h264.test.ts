@@ -8,7 +8,7 @@
  * VP9 file (which the H.264 pipeline must transcode) is encoded once for three viewers; and
  * `--size` below the camera's size transcodes it once to fit.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromiumInNetns } from '../helpers/chromium';
 import { createNetns, netnsUnavailable, type Netns } from '../helpers/netns';
+import { startRtspCamera } from '../helpers/rtsp-camera';
 import { cleanupAll, onCleanup, REPO, runCli, startDevice, startUi, tempDir, type DeviceProcess } from '../helpers/processes';
 
 const unavailable = await netnsUnavailable();
@@ -58,33 +59,6 @@ async function cpuPercent(pid: number, ms: number): Promise<number> {
   return ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
 }
 
-/** GStreamer's RTSP server with an H.264 camera inside the namespace; resolves with its URL. */
-async function startRtspCamera(wrap: string[], width: number, height: number, fps: number): Promise<string> {
-  const child = spawn(wrap[0]!, [...wrap.slice(1), '/usr/bin/python3', path.join(REPO, 'test/helpers/video-rtsp-server.py'), '0', String(width), String(height), String(fps)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  onCleanup(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
-  });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the RTSP server did not start: ${err}`)), 15_000);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', () => reject(new Error(`the RTSP server exited: ${err}`)));
-  });
-  return `rtsp://127.0.0.1:${port}/cam`;
-}
-
 describe.skipIf(unavailable !== undefined)(`Chromium receives the shared H.264 stream${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let ns: Netns;
   let device: DeviceProcess;
@@ -101,7 +75,7 @@ describe.skipIf(unavailable !== undefined)(`Chromium receives the shared H.264 s
     const paired = await runCli(['pair', '--address', `127.0.0.1:${device.port}`], { home, wrap: ns.wrap });
     expect(paired.code, paired.stderr).toBe(0);
     // A real RTSP camera (960x540 H.264) behind a second device, which passes it through.
-    const rtsp = await startRtspCamera(ns.wrap, 960, 540, 30);
+    const rtsp = (await startRtspCamera({ width: 960, height: 540, fps: 30, wrap: ns.wrap })).cam;
     // No --size: the camera's own size and rate (passed through). --video-stack is the default now.
     camera = await startDevice({ wrap: ns.wrap, name: 'RTSP Cam', args: ['--ice-address', '127.0.0.1', '--source', rtsp] });
     // The same camera capped below its size: transcoded once to fit.

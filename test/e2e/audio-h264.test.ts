@@ -10,8 +10,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WatchStats } from '../../src/companion/video/camera-viewer';
-import { cleanupAll, DeviceExitError, onCleanup, REPO, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
+import { cleanupAll, DeviceExitError, runCli, startDevice, tempDir, type DeviceProcess } from '../helpers/processes';
 import { adminOf } from '../helpers/raw-client';
+import { startRtspCamera } from '../helpers/rtsp-camera';
 import { cleanupVideo, ICE_LOOPBACK, openViewer, pairedClient, sleep, startVideoDevice, waitForLog } from '../helpers/video';
 
 afterEach(async () => {
@@ -50,33 +51,6 @@ function children(pid: number): string[] {
     }
   }
   return found;
-}
-
-/** GStreamer's RTSP server on loopback; resolves with the base URL (mounts /cam, /cam-aac, /cam-opus, …). */
-async function startRtspCamera(width: number, height: number, fps: number): Promise<string> {
-  const child = spawn('/usr/bin/python3', [path.join(REPO, 'test/helpers/video-rtsp-server.py'), '0', String(width), String(height), String(fps)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  onCleanup(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
-  });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the RTSP server did not start: ${err}`)), 15_000);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', () => reject(new Error(`the RTSP server exited: ${err}`)));
-  });
-  return `rtsp://127.0.0.1:${port}`;
 }
 
 describe('audio on the h264 stack', () => {
@@ -156,7 +130,7 @@ describe('audio on the h264 stack', () => {
   }, 60_000);
 
   it('an RTSP camera with H.264 + AAC: the AAC is transcoded once to Opus; Opus is passed through; G.711 transcoded', async () => {
-    const base = await startRtspCamera(320, 240, 30);
+    const { base } = await startRtspCamera({ width: 320, height: 240, fps: 30 });
     const aac = await startVideoDevice({ source: `${base}/cam-aac`, args: H264 });
     const home = await tempDir('lancam-home-');
     await cliPair(aac, home);

@@ -1,6 +1,7 @@
 /**
  * GStreamer's RTSP server (test/helpers/video-rtsp-server.py) as a camera for tests: /cam and
- * /main (WIDTHxHEIGHT), optionally /sub (a smaller second stream), with a chosen GOP. Binds
+ * /main (WIDTHxHEIGHT), /cam-aac, /cam-opus and /cam-pcma (with sound), optionally /sub (a
+ * smaller second stream), with a chosen GOP. Binds
  * 127.0.0.1 (inside a namespace when `wrap` is given). Killed by cleanupAll.
  */
 import { spawn } from 'node:child_process';
@@ -8,6 +9,9 @@ import path from 'node:path';
 import { onCleanup, REPO } from './processes';
 
 export interface RtspCamera {
+  /** rtsp://127.0.0.1:PORT, for the other mounts. */
+  base: string;
+  cam: string;
   main: string;
   sub: string;
   pid: number;
@@ -39,5 +43,6 @@ export async function startRtspCamera(options: { width: number; height: number; 
     });
     child.once('exit', () => reject(new Error(`the RTSP server exited: ${err}`)));
   });
-  return { main: `rtsp://127.0.0.1:${port}/main`, sub: `rtsp://127.0.0.1:${port}/sub`, pid: child.pid! };
+  const base = `rtsp://127.0.0.1:${port}`;
+  return { base, cam: `${base}/cam`, main: `${base}/main`, sub: `${base}/sub`, pid: child.pid! };
 }
